@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// The `cairn` command. Cairn's sources are TypeScript run directly by Node 24
+// (type stripping); on an older Node this re-runs itself with the Node 24 that
+// `npm install` put in node_modules (the `node` devDependency).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
+  if (!existsSync(node24)) {
+    console.error(`cairn needs Node.js 24 or newer (this is ${process.version}); run "npm install" in ${root} first`);
+    process.exit(1);
+  }
+  const r = spawnSync(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

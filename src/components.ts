@@ -1,0 +1,4 @@
+/** Every built-in component registers itself on import; this is the one list of them. */
+import './store/duckdb/index.ts';
+import './queue/memory/index.ts';
+import './sources/http/index.ts';

@@ -1,0 +1,136 @@
+/**
+ * The configuration schema: every key Cairn reads, its default and its check.
+ * Unknown keys are errors (a typo must not silently fall back to a default).
+ * Durations and sizes are written as text (`30s`, `16MiB`) and parsed here, so
+ * the rest of the code sees milliseconds and bytes.
+ */
+import { z } from 'zod';
+import { parseByteSize, parseDurationMs } from '../util/duration.ts';
+
+export const duration = (what = 'a duration such as 500ms, 30s, 5m, 1h, 7d') =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value * 1000 : parseDurationMs(value);
+    if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export const byteSize = () =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const bytes = parseByteSize(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a size such as 512KiB, 16MiB or 1GiB, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
+export const hostPort = () =>
+  z.string().refine((v) => HOST_PORT.test(v) && Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, {
+    message: 'expected HOST:PORT, for example 127.0.0.1:7480 or 0.0.0.0:7480',
+  });
+
+export const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const tenantName = () =>
+  z.string().regex(TENANT_PATTERN, 'a tenant is 1-63 characters of letters, digits, ".", "_" and "-", starting with a letter or digit');
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      /** Where the HTTP API, ingest endpoints and UI listen. */
+      listen: hostPort().default('127.0.0.1:7480'),
+      /** Everything Cairn keeps: the store, tokens, state. */
+      data_dir: z.string().min(1).default('./data'),
+      /** Time allowed for in-flight requests and the queue to drain at shutdown. */
+      shutdown_timeout: duration().default(10_000),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /**
+       * token: every request needs a token. open: no tokens, everything is the
+       * `open_tenant` (allowed only on a loopback address). auto: open on
+       * loopback, token otherwise.
+       */
+      mode: z.enum(['auto', 'token', 'open']).default('auto'),
+      open_tenant: tenantName().default('default'),
+    })
+    .prefault({}),
+  ingest: z
+    .strictObject({
+      /** Largest accepted line/record (bytes of its JSON or text). */
+      max_line_bytes: byteSize().default(256 * 1024),
+      /** What to do with a longer line: reject it, or cut it and mark it `truncated`. */
+      oversize_action: z.enum(['reject', 'truncate']).default('reject'),
+      /** Largest request body after decompression (413 above). */
+      max_body_bytes: byteSize().default(32 * 1024 * 1024),
+      /** Timestamps further ahead than this are clock skew. */
+      max_future: duration().default(3_600_000),
+      /** Timestamps older than this are refused or clamped; 0 accepts any age (imports of old logs). */
+      max_past: duration().default(0),
+      /** reject: the line is an error; clamp: ts becomes the receipt time, the original is kept in attrs.original_ts. */
+      timestamp_action: z.enum(['reject', 'clamp']).default('clamp'),
+      /** Keep the original line in `raw`. */
+      keep_raw: z.boolean().default(false),
+    })
+    .prefault({}),
+  queue: z
+    .strictObject({
+      type: z.enum(['memory']).default('memory'),
+      /** Records waiting for the store, at most; senders get 429 beyond. */
+      max_records: z.number().int().positive().default(500_000),
+      /** Bytes of records waiting for the store, at most. */
+      max_bytes: byteSize().default(256 * 1024 * 1024),
+      /** Records merged into one store commit, at most. */
+      batch_records: z.number().int().positive().default(32_768),
+      /** Seconds a sender is told to wait when the queue is full. */
+      retry_after_seconds: z.number().int().positive().default(1),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      type: z.enum(['duckdb']).default('duckdb'),
+      duckdb: z
+        .strictObject({
+          /** DuckDB's memory limit (buffer pool); the process needs some more. */
+          memory_limit: byteSize().default(512 * 1024 * 1024),
+          /** DuckDB worker threads; 0 = one per core. */
+          threads: z.number().int().min(0).default(0),
+          /** A head table is sealed and compacted after this many rows... */
+          head_max_rows: z.number().int().positive().default(1_000_000),
+          /** ...or this long after its first row. */
+          head_max_age: duration().default(60_000),
+          /** zstd level of Parquet segments (1-22). */
+          segment_zstd_level: z.number().int().min(1).max(22).default(9),
+          /** Rows per Parquet row group: the unit of pruning inside a segment. */
+          segment_row_group_rows: z.number().int().positive().default(122_880),
+          /** Segments of one tenant and day are merged while they are smaller than this. */
+          merge_max_rows: z.number().int().positive().default(10_000_000),
+          /** Merge once a tenant and day has this many small segments. */
+          merge_min_segments: z.number().int().min(2).default(8),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  query: z
+    .strictObject({
+      default_limit: z.number().int().positive().default(100),
+      max_limit: z.number().int().positive().default(10_000),
+      /** A query running longer is cancelled and answered with 503. */
+      timeout: duration().default(30_000),
+      /** Default range when `from` is not given. */
+      default_range: duration().default(3_600_000),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+});
+
+export type CairnConfig = z.output<typeof configSchema>;
+export type CairnConfigInput = z.input<typeof configSchema>;

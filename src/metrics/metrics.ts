@@ -1,0 +1,81 @@
+/**
+ * Cairn's Prometheus metrics. One registry per server instance (tests run
+ * several servers in one process); components receive it rather than using
+ * prom-client's global.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  /** Records that reached the store, by source and tenant. */
+  processed: Counter<'source' | 'tenant'>;
+  /** Records or requests refused or dropped, by source, tenant and reason. */
+  errors: Counter<'source' | 'tenant' | 'reason'>;
+  /** Bytes received on the wire (before decompression), by source and tenant. */
+  receivedBytes: Counter<'source' | 'tenant'>;
+  /** Records whose timestamp was clamped, by source and tenant. */
+  clamped: Counter<'source' | 'tenant'>;
+  commitSeconds: Histogram<never>;
+  commitRecords: Histogram<never>;
+  queueDepth: Gauge<never>;
+  queueBytes: Gauge<never>;
+  storeBytes: Gauge<never>;
+  storeHeadRows: Gauge<never>;
+  querySeconds: Histogram<'endpoint'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    processed: new Counter({
+      name: 'log_processed_total',
+      help: 'Log records stored, by source and tenant.',
+      labelNames: ['source', 'tenant'],
+      registers,
+    }),
+    errors: new Counter({
+      name: 'log_errors_total',
+      help: 'Log records or requests refused or dropped, by source, tenant and reason.',
+      labelNames: ['source', 'tenant', 'reason'],
+      registers,
+    }),
+    receivedBytes: new Counter({
+      name: 'log_received_bytes_total',
+      help: 'Bytes received by ingest endpoints as sent (before decompression).',
+      labelNames: ['source', 'tenant'],
+      registers,
+    }),
+    clamped: new Counter({
+      name: 'log_timestamps_clamped_total',
+      help: 'Records whose timestamp was outside the accepted window and was replaced by the receipt time.',
+      labelNames: ['source', 'tenant'],
+      registers,
+    }),
+    commitSeconds: new Histogram({
+      name: 'store_commit_seconds',
+      help: 'Time to make one batch durable in the store.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    commitRecords: new Histogram({
+      name: 'store_commit_records',
+      help: 'Records per store commit.',
+      buckets: [1, 10, 100, 1000, 5000, 10000, 20000, 50000],
+      registers,
+    }),
+    queueDepth: new Gauge({ name: 'queue_depth_records', help: 'Records waiting for the store.', registers }),
+    queueBytes: new Gauge({ name: 'queue_depth_bytes', help: 'Bytes of records waiting for the store.', registers }),
+    storeBytes: new Gauge({ name: 'store_bytes', help: 'Bytes on disk used by the store.', registers }),
+    storeHeadRows: new Gauge({ name: 'store_head_rows', help: 'Rows not yet compacted into segments.', registers }),
+    querySeconds: new Histogram({
+      name: 'query_seconds',
+      help: 'Query latency by endpoint.',
+      labelNames: ['endpoint'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * A JSON object (Cairn's HTTP API, and any shipper that posts JSON) → LogRecord.
+ * Core fields by name (with the aliases shippers use); every other key becomes
+ * an attr. `tenant` from the body is ignored: the tenant comes from credentials.
+ */
+import type { Attrs, JsonValue, LogRecord, Os, RecordType } from '../record.ts';
+import { OS_VALUES, TYPE_VALUES } from '../record.ts';
+import { parseSeverity } from '../severity.ts';
+import { parseTimestamp } from '../time.ts';
+
+export interface JsonDefaults {
+  tenant: string;
+  nowNs: bigint;
+  host?: string;
+  unit?: string;
+  service?: string;
+  os?: Os;
+  type?: RecordType;
+  severity?: number;
+}
+
+export type JsonRecordResult = { record: LogRecord } | { error: string };
+
+const OS_SET: ReadonlySet<string> = new Set(OS_VALUES);
+const TYPE_SET: ReadonlySet<string> = new Set(TYPE_VALUES);
+
+function asText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { error: 'a record must be a JSON object' };
+  }
+  const obj = value as Record<string, unknown>;
+  let ts: bigint | undefined;
+  let message: string | undefined;
+  let severity: number | undefined;
+  let os = d.os ?? 'other';
+  let type = d.type ?? 'application';
+  let host = d.host ?? '';
+  let unit = d.unit ?? '';
+  let service = d.service ?? '';
+  let traceId: string | null = null;
+  let spanId: string | null = null;
+  let correlationId: string | null = null;
+  let raw: string | null = null;
+  const attrs: Attrs = {};
+
+  for (const key in obj) {
+    const v = obj[key];
+    switch (key) {
+      case 'ts':
+      case 'timestamp':
+      case 'time':
+      case '@timestamp':
+      case '_time': {
+        if (ts !== undefined) break;
+        ts = parseTimestamp(v);
+        if (ts === undefined) return { error: `${key}: not a timestamp (use RFC 3339 or epoch s/ms/us/ns): ${JSON.stringify(v)}` };
+        break;
+      }
+      case 'message':
+      case 'msg':
+      case 'log':
+      case '_msg':
+      case 'line': {
+        if (message !== undefined) {
+          attrs[key] = v as JsonValue;
+          break;
+        }
+        const text = asText(v);
+        if (text === undefined) return { error: `${key}: must be a string` };
+        message = text;
+        break;
+      }
+      case 'severity':
+      case 'level': {
+        if (severity !== undefined) break;
+        severity = parseSeverity(v);
+        if (severity === undefined) {
+          return { error: `${key}: unknown severity ${JSON.stringify(v)} (use 0-7 or emerg, alert, crit, err, warning, notice, info, debug)` };
+        }
+        break;
+      }
+      case 'os': {
+        const text = asText(v)?.toLowerCase();
+        if (!text || !OS_SET.has(text)) return { error: `os: must be one of ${OS_VALUES.join(', ')}` };
+        os = text as Os;
+        break;
+      }
+      case 'type': {
+        const text = asText(v)?.toLowerCase();
+        if (!text || !TYPE_SET.has(text)) return { error: `type: must be one of ${TYPE_VALUES.join(', ')}` };
+        type = text as RecordType;
+        break;
+      }
+      case 'host':
+      case 'hostname':
+        host = asText(v) ?? host;
+        break;
+      case 'unit':
+        unit = asText(v) ?? unit;
+        break;
+      case 'service':
+        service = asText(v) ?? service;
+        break;
+      case 'trace_id':
+        traceId = asText(v) ?? null;
+        break;
+      case 'span_id':
+        spanId = asText(v) ?? null;
+        break;
+      case 'correlation_id':
+        correlationId = asText(v) ?? null;
+        break;
+      case 'raw':
+        raw = asText(v) ?? null;
+        break;
+      case 'attrs':
+        if (typeof v === 'object' && v !== null && !Array.isArray(v)) Object.assign(attrs, v as Attrs);
+        else return { error: 'attrs: must be an object' };
+        break;
+      case 'tenant':
+      case 'observed_ts':
+      case 'template_id':
+      case 'id':
+        // Set by the server, never by the sender.
+        break;
+      default:
+        attrs[key] = v as JsonValue;
+    }
+  }
+  if (message === undefined) return { error: 'missing "message" (or msg, log, line)' };
+  return {
+    record: {
+      ts: ts ?? d.nowNs,
+      observed_ts: d.nowNs,
+      tenant: d.tenant,
+      os,
+      host,
+      unit,
+      service,
+      severity: severity ?? d.severity ?? 6,
+      type,
+      message,
+      trace_id: traceId,
+      span_id: spanId,
+      correlation_id: correlationId,
+      template_id: null,
+      attrs,
+      raw,
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * `cairn server`: assembles the store, the queue, the pipeline, the sources
+ * and the HTTP API into one process, and takes them down in the reverse order
+ * (stop accepting, drain the queue into the store, close the store).
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import '../components.ts';
+import type { CairnConfig } from '../config/schema.ts';
+import { ConfigError } from '../config/load.ts';
+import { createMetrics, type Metrics } from '../metrics/metrics.ts';
+import { stores, type Store } from '../store/store.ts';
+import { queues, type IngestBatch, type Queue } from '../queue/queue.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { toColumnBatch } from '../store/batch.ts';
+import { Ingestor } from '../sources/ingestor.ts';
+import { sources, type Source } from '../sources/source.ts';
+import { TokenStore } from '../auth/tokens.ts';
+import type { Authenticator } from '../api/auth.ts';
+import { createApp } from '../api/app.ts';
+import { registerQueryRoutes } from '../api/query.ts';
+import type { Logger } from '../util/logger.ts';
+import type { LogRecord } from '../record/record.ts';
+
+export interface RunningServer {
+  config: CairnConfig;
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:7480 */
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  queue: Queue;
+  metrics: Metrics;
+  auth: Authenticator;
+  close(): Promise<void>;
+}
+
+export function splitHostPort(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  let host = listen.slice(0, i) || '0.0.0.0';
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(listen.slice(i + 1)) };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** auto → open on loopback, token elsewhere; open on a non-loopback address is refused. */
+export function resolveAuthMode(config: CairnConfig): 'open' | 'token' {
+  const { host } = splitHostPort(config.server.listen);
+  const mode = config.auth.mode;
+  if (mode === 'open' && !isLoopback(host)) {
+    throw new ConfigError(
+      [`auth.mode: "open" is only allowed on a loopback address, but server.listen is ${config.server.listen}; create a token (cairn token create) and use auth.mode: token`],
+      'server',
+    );
+  }
+  if (mode === 'auto') return isLoopback(host) ? 'open' : 'token';
+  return mode;
+}
+
+export async function startServer(config: CairnConfig, logger: Logger): Promise<RunningServer> {
+  const authMode = resolveAuthMode(config);
+  const dataDir = resolve(config.server.data_dir);
+  mkdirSync(dataDir, { recursive: true });
+  const metrics = createMetrics();
+  const store = stores.get(config.store.type)({ config, logger });
+  try {
+    await store.open();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    const text = String((err as Error).message);
+    if (/lock/i.test(text)) {
+      throw new Error(`the data directory ${dataDir} is in use by another Cairn process (${text.split('\n')[0]})`);
+    }
+    throw err;
+  }
+  const queue = queues.get(config.queue.type)({ config, metrics });
+  const pipeline = new Pipeline([]);
+
+  queue.start(async (batches: IngestBatch[]) => {
+    let records: LogRecord[] = [];
+    for (const b of batches) {
+      const out = pipeline.length > 0 ? await pipeline.process(b.records) : b.records;
+      records = records.length === 0 ? out : records.concat(out);
+    }
+    const started = performance.now();
+    await store.append(toColumnBatch(records));
+    metrics.commitSeconds.observe((performance.now() - started) / 1000);
+    metrics.commitRecords.observe(records.length);
+    for (const b of batches) metrics.processed.inc({ source: b.source, tenant: b.tenant }, b.records.length);
+  });
+
+  const ingestor = new Ingestor(config, queue, metrics);
+  const auth: Authenticator = { mode: authMode, openTenant: config.auth.open_tenant, tokens: new TokenStore(dataDir) };
+  const app = createApp({ config, metrics, store, queue, logger });
+  registerQueryRoutes(app, { config, store, auth, metrics });
+  const running: Source[] = [];
+  for (const name of ['http']) {
+    running.push(sources.get(name)({ config, http: app, ingestor, auth, metrics, logger }));
+  }
+  const { host, port } = splitHostPort(config.server.listen);
+  await app.listen({ host, port });
+  for (const s of running) await s.start();
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `http://${urlHost}:${boundPort}`;
+  if (authMode === 'open') {
+    logger.warn({ listen: config.server.listen }, `open local mode: no token is required and every record belongs to tenant "${config.auth.open_tenant}"; listening on loopback only`);
+  }
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      for (const s of running) await s.stop().catch((err) => logger.error({ err, source: s.name }, 'source stop failed'));
+      await queue.drain(config.server.shutdown_timeout);
+      await app.close();
+      await pipeline.close();
+      await store.close();
+    })();
+    return closing;
+  };
+  return { config, url, app, store, queue, metrics, auth, close };
+}

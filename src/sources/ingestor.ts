@@ -1,0 +1,86 @@
+/**
+ * The Ingestor: what every source does the same way. It applies the shared
+ * record policy (timestamp window), counts everything (received bytes,
+ * rejections by reason, stored records), and submits batches to the queue;
+ * its promise settles only when the batch is durable or definitely refused.
+ */
+import type { LogRecord } from '../record/record.ts';
+import type { CairnConfig } from '../config/schema.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { Queue } from '../queue/queue.ts';
+import { formatRfc3339Nano } from '../record/time.ts';
+
+export interface IngestContext {
+  source: string;
+  tenant: string;
+}
+
+/** Rejection reasons, as they appear in log_errors_total{reason}. */
+export type RejectReason =
+  | 'invalid_json'
+  | 'invalid_record'
+  | 'line_too_long'
+  | 'timestamp_out_of_range'
+  | 'queue_full'
+  | 'store_unavailable'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'corrupt_body'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'truncated'
+  | (string & {});
+
+export class Ingestor {
+  private readonly queue: Queue;
+  private readonly metrics: Metrics;
+  private readonly maxFutureNs: bigint;
+  private readonly maxPastNs: bigint;
+  private readonly timestampAction: 'reject' | 'clamp';
+
+  constructor(config: CairnConfig, queue: Queue, metrics: Metrics) {
+    this.queue = queue;
+    this.metrics = metrics;
+    this.maxFutureNs = BigInt(Math.round(config.ingest.max_future)) * 1_000_000n;
+    this.maxPastNs = BigInt(Math.round(config.ingest.max_past)) * 1_000_000n;
+    this.timestampAction = config.ingest.timestamp_action;
+  }
+
+  received(ctx: IngestContext, bytes: number): void {
+    this.metrics.receivedBytes.inc({ source: ctx.source, tenant: ctx.tenant }, bytes);
+  }
+
+  reject(ctx: IngestContext, reason: RejectReason, count = 1): void {
+    if (count > 0) this.metrics.errors.inc({ source: ctx.source, tenant: ctx.tenant, reason }, count);
+  }
+
+  /**
+   * Applies the timestamp window to a record. Returns a rejection reason, or
+   * null when the record may be stored (possibly with its ts clamped).
+   */
+  admit(record: LogRecord, ctx: IngestContext): RejectReason | null {
+    const ts = record.ts;
+    const now = record.observed_ts;
+    const tooNew = ts > now + this.maxFutureNs;
+    const tooOld = ts < 0n || (this.maxPastNs > 0n && ts < now - this.maxPastNs);
+    if (!tooNew && !tooOld) return null;
+    if (this.timestampAction === 'reject') return 'timestamp_out_of_range';
+    record.attrs.original_ts = ts >= 0n ? formatRfc3339Nano(ts) : ts.toString();
+    record.ts = now;
+    this.metrics.clamped.inc({ source: ctx.source, tenant: ctx.tenant });
+    return null;
+  }
+
+  /** Queues records; resolves once they are durable. Throws QueueFullError or StoreUnavailableError. */
+  async submit(records: LogRecord[], ctx: IngestContext, bytes: number): Promise<void> {
+    if (records.length === 0) return;
+    try {
+      await this.queue.submit({ records, bytes, source: ctx.source, tenant: ctx.tenant });
+    } catch (err) {
+      const name = (err as Error).name;
+      this.reject(ctx, name === 'QueueFullError' ? 'queue_full' : 'store_unavailable', records.length);
+      throw err;
+    }
+  }
+}

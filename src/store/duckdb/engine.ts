@@ -1,0 +1,868 @@
+/**
+ * DuckDB storage engine (runs inside the store worker thread).
+ *
+ * Design note
+ * - Head: recent records are appended, batch by batch, to a DuckDB table
+ *   `head_<created>_<rand>` through the Appender inside an explicit
+ *   transaction; COMMIT writes and fsyncs DuckDB's WAL, and only then is the
+ *   batch acknowledged. One head is active; it is sealed after
+ *   `headMaxRows` rows or `headMaxAgeMs`, and a new one takes the appends.
+ * - Segments: a sealed head is compacted per (tenant, UTC day) into a Parquet
+ *   file, zstd, sorted by (service, host, unit, ts). The file is written under
+ *   tmp/, fsynced and renamed into segments/; then one transaction records it
+ *   in the `segments` manifest together with the head it came from
+ *   (`source_head`). Small segments of one tenant and day are merged the same
+ *   way (new file first, then one transaction swaps manifest rows).
+ * - Crash safety: a file not named by the manifest is an orphan of an
+ *   unfinished compaction and is deleted at start; a head named as some
+ *   segment's `source_head` was already compacted and is dropped at start; any
+ *   other head is simply compacted again. So nothing is lost and nothing is
+ *   counted twice, wherever the process dies.
+ * - Queries read the heads plus the segment files that overlap the time range
+ *   (UNION ALL, one SQL statement). A query holds a reader count on every head
+ *   and file it planned with; a retired head is dropped and a replaced file is
+ *   deleted only when its count is back to zero.
+ * - All writes (appends, catalog changes, manifest) go through one connection
+ *   under one lock; the heavy COPY of compaction runs on its own connection
+ *   outside that lock, so ingest continues while it runs.
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { ColumnBatch } from '../batch.ts';
+import type { AggregateRequest, AggregateRow, Measure, PartitionInfo, SearchRequest, StoreSize } from '../store.ts';
+import type { LogRecord, Os, RecordType } from '../../record/record.ts';
+import { SqlParams, compileWhere, fieldSql } from '../../query/compile-duckdb.ts';
+import { dayOf } from '../../record/time.ts';
+
+export interface EngineOptions {
+  dir: string;
+  memoryLimitBytes: number;
+  threads: number;
+  headMaxRows: number;
+  headMaxAgeMs: number;
+  zstdLevel: number;
+  rowGroupRows: number;
+  mergeMaxRows: number;
+  mergeMinSegments: number;
+  /** Called for events worth a log line (compactions, recoveries, errors). */
+  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+const DAY_NS = 86_400_000_000_000n;
+const COLUMNS =
+  'ts, observed_ts, tenant, os, host, unit, service, severity, type, message, trace_id, span_id, correlation_id, template_id, attrs, raw';
+const HEAD_DDL =
+  '(ts BIGINT NOT NULL, observed_ts BIGINT NOT NULL, tenant VARCHAR NOT NULL, os VARCHAR, host VARCHAR, unit VARCHAR, ' +
+  'service VARCHAR, severity UTINYINT, type VARCHAR, message VARCHAR, trace_id VARCHAR, span_id VARCHAR, ' +
+  'correlation_id VARCHAR, template_id VARCHAR, attrs VARCHAR, raw VARCHAR)';
+const SORT_ORDER = 'service, host, unit, ts';
+const MAX_QUERY_CONNECTIONS = 8;
+
+interface Head {
+  name: string;
+  rows: number;
+  createdAt: number;
+  minTs: bigint;
+  maxTs: bigint;
+  tenants: Set<string>;
+  readers: number;
+  /** Compacted into segments; no new query plans it; dropped when readers reach 0. */
+  retired: boolean;
+}
+
+interface Segment {
+  id: string;
+  tenant: string;
+  /** UTC day number since epoch. */
+  day: number;
+  /** Path relative to the store directory. */
+  path: string;
+  rows: number;
+  bytes: number;
+  minTs: bigint;
+  maxTs: bigint;
+  level: number;
+  readers: number;
+  /** Replaced by a merge; deleted when readers reach 0. */
+  retired: boolean;
+}
+
+/** A FIFO mutex: writes to the database happen one at a time, in arrival order. */
+class Lock {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function newName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+export class DuckDBEngine {
+  private readonly opts: EngineOptions;
+  private instance!: DuckDBInstance;
+  private writer!: DuckDBConnection;
+  private compactor!: DuckDBConnection;
+  private appender!: DuckDBAppender;
+  private readonly idleQueryConns: DuckDBConnection[] = [];
+  private queryConnCount = 0;
+  private readonly connWaiters: ((c: DuckDBConnection) => void)[] = [];
+  private readonly writeLock = new Lock();
+  private heads: Head[] = [];
+  private active!: Head;
+  private segments: Segment[] = [];
+  private compacting: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Set after a fatal DuckDB error: every write fails until reopened. */
+  private failure: Error | null = null;
+  private readonly running = new Map<number, DuckDBConnection>();
+
+  constructor(opts: EngineOptions) {
+    this.opts = opts;
+  }
+
+  private get segmentsDir(): string {
+    return join(this.opts.dir, 'segments');
+  }
+  private get tmpDir(): string {
+    return join(this.opts.dir, 'tmp');
+  }
+  private get dbPath(): string {
+    return join(this.opts.dir, 'cairn.duckdb');
+  }
+
+  private log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void {
+    this.opts.log?.(level, msg, fields);
+  }
+
+  async open(): Promise<void> {
+    mkdirSync(this.segmentsDir, { recursive: true });
+    rmSync(this.tmpDir, { recursive: true, force: true });
+    mkdirSync(this.tmpDir, { recursive: true });
+    const options: Record<string, string> = {
+      memory_limit: `${Math.floor(this.opts.memoryLimitBytes / (1024 * 1024))}MB`,
+      temp_directory: join(this.opts.dir, 'spill'),
+      // Checkpoints are run after compactions, when heads have just been dropped
+      // and there is little to write; this threshold is only the backstop.
+      checkpoint_threshold: '1GB',
+      preserve_insertion_order: 'true',
+    };
+    if (this.opts.threads > 0) options.threads = String(this.opts.threads);
+    this.instance = await DuckDBInstance.create(this.dbPath, options);
+    this.writer = await this.instance.connect();
+    this.compactor = await this.instance.connect();
+    await this.writer.run(
+      'CREATE TABLE IF NOT EXISTS segments (id VARCHAR PRIMARY KEY, tenant VARCHAR NOT NULL, day INTEGER NOT NULL, ' +
+        'path VARCHAR NOT NULL, rows BIGINT NOT NULL, bytes BIGINT NOT NULL, min_ts BIGINT NOT NULL, max_ts BIGINT NOT NULL, ' +
+        'level INTEGER NOT NULL, source_head VARCHAR, created_at BIGINT NOT NULL)',
+    );
+    await this.recover();
+    await this.startHead();
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+    this.kickCompaction();
+  }
+
+  /** Brings the manifest, the files and the heads back into agreement after any stop. */
+  private async recover(): Promise<void> {
+    const seg = await this.writer.runAndReadAll(
+      'SELECT id, tenant, day, path, rows, bytes, min_ts, max_ts, level, source_head FROM segments',
+    );
+    const compactedHeads = new Set<string>();
+    for (const row of seg.getRows()) {
+      const [id, tenant, day, path, rows, bytes, minTs, maxTs, level, sourceHead] = row as [
+        string, string, number, string, bigint, bigint, bigint, bigint, number, string | null,
+      ];
+      if (sourceHead) compactedHeads.add(sourceHead);
+      if (!existsSync(join(this.opts.dir, path))) {
+        this.log('error', 'segment file missing; its rows are lost from queries', { id, path });
+        continue;
+      }
+      this.segments.push({
+        id, tenant, day, path, rows: Number(rows), bytes: Number(bytes), minTs, maxTs, level, readers: 0, retired: false,
+      });
+    }
+    const known = new Set(this.segments.map((s) => s.path));
+    let orphans = 0;
+    for (const file of walkFiles(this.segmentsDir)) {
+      const rel = relative(this.opts.dir, file);
+      if (!known.has(rel)) {
+        rmSync(file, { force: true });
+        orphans++;
+      }
+    }
+    if (orphans > 0) this.log('warn', 'deleted segment files of unfinished compactions', { files: orphans });
+
+    const tables = await this.writer.runAndReadAll(
+      "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'head\\_%' ESCAPE '\\' ORDER BY table_name",
+    );
+    for (const [name] of tables.getRows() as [string][]) {
+      if (compactedHeads.has(name)) {
+        await this.writer.run(`DROP TABLE ${name}`);
+        this.log('info', 'dropped a head that was already compacted', { head: name });
+        continue;
+      }
+      const stats = await this.writer.runAndReadAll(
+        `SELECT count(*), min(ts), max(ts), list(DISTINCT tenant) FROM ${name}`,
+      );
+      const [count, minTs, maxTs, tenants] = stats.getRows()[0] as [bigint, bigint | null, bigint | null, { items: string[] } | null];
+      if (count === 0n) {
+        await this.writer.run(`DROP TABLE ${name}`);
+        continue;
+      }
+      this.heads.push({
+        name,
+        rows: Number(count),
+        createdAt: 0,
+        minTs: minTs ?? 0n,
+        maxTs: maxTs ?? 0n,
+        tenants: new Set(tenants?.items ?? []),
+        readers: 0,
+        retired: false,
+      });
+      this.log('info', 'recovered head from the write-ahead log', { head: name, rows: Number(count) });
+    }
+  }
+
+  private async startHead(): Promise<void> {
+    const name = newName('head');
+    await this.writer.run(`CREATE TABLE ${name} ${HEAD_DDL}`);
+    const head: Head = {
+      name, rows: 0, createdAt: Date.now(), minTs: 0n, maxTs: 0n, tenants: new Set(), readers: 0, retired: false,
+    };
+    this.heads.push(head);
+    this.active = head;
+    this.appender = await this.writer.createAppender(name);
+  }
+
+  private tick(): void {
+    if (this.closed || this.failure) return;
+    if (this.active.rows > 0 && Date.now() - this.active.createdAt >= this.opts.headMaxAgeMs) {
+      void this.writeLock
+        .run(() => this.rotateIfDue())
+        .catch((err) => this.log('error', 'head rotation failed', { err: String(err) }));
+    }
+    this.dropRetired();
+  }
+
+  private async rotateIfDue(): Promise<void> {
+    const h = this.active;
+    if (h.rows === 0) return;
+    if (h.rows < this.opts.headMaxRows && Date.now() - h.createdAt < this.opts.headMaxAgeMs) return;
+    await this.rotate();
+  }
+
+  private async rotate(): Promise<void> {
+    this.appender.closeSync();
+    await this.startHead();
+    this.kickCompaction();
+  }
+
+  // ---------------------------------------------------------------- appends
+
+  append(b: ColumnBatch): Promise<void> {
+    return this.writeLock.run(async () => {
+      if (this.failure) throw this.failure;
+      if (this.closed) throw new Error('store is closed');
+      if (b.length === 0) return;
+      const a = this.appender;
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        for (let i = 0; i < b.length; i++) {
+          a.appendBigInt(b.ts[i]!);
+          a.appendBigInt(b.observed_ts[i]!);
+          a.appendVarchar(b.tenant[i]!);
+          a.appendVarchar(b.os[i]!);
+          a.appendVarchar(b.host[i]!);
+          a.appendVarchar(b.unit[i]!);
+          a.appendVarchar(b.service[i]!);
+          a.appendUTinyInt(b.severity[i]!);
+          a.appendVarchar(b.type[i]!);
+          a.appendVarchar(b.message[i]!);
+          appendNullable(a, b.trace_id[i]);
+          appendNullable(a, b.span_id[i]);
+          appendNullable(a, b.correlation_id[i]);
+          appendNullable(a, b.template_id[i]);
+          a.appendVarchar(b.attrs[i]!);
+          appendNullable(a, b.raw[i]);
+          a.endRow();
+        }
+        a.flushSync();
+        await this.writer.run('COMMIT');
+      } catch (err) {
+        try {
+          a.clear();
+        } catch {
+          /* the appender may already be unusable */
+        }
+        try {
+          await this.writer.run('ROLLBACK');
+        } catch {
+          /* nothing to roll back */
+        }
+        this.noteError(err);
+        throw err;
+      }
+      const h = this.active;
+      let min = b.ts[0]!;
+      let max = min;
+      for (let i = 1; i < b.length; i++) {
+        const t = b.ts[i]!;
+        if (t < min) min = t;
+        if (t > max) max = t;
+      }
+      if (h.rows === 0 || min < h.minTs) h.minTs = min;
+      if (h.rows === 0 || max > h.maxTs) h.maxTs = max;
+      for (const t of b.tenant) h.tenants.add(t);
+      h.rows += b.length;
+      if (h.rows >= this.opts.headMaxRows) await this.rotate();
+    });
+  }
+
+  /** DuckDB invalidates a database after some I/O errors; from then on only a reopen helps. */
+  private noteError(err: unknown): void {
+    const text = String((err as Error)?.message ?? err);
+    if (/invalidated|FATAL|No space left|Could not write|I\/O Error/i.test(text)) {
+      this.failure = new Error(`store failed: ${text.split('\n')[0]}`);
+      this.log('error', 'store failed; writes are refused until it is reopened', { err: text });
+    }
+  }
+
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  // ------------------------------------------------------------- compaction
+
+  private kickCompaction(): void {
+    if (this.compacting || this.closed) return;
+    this.compacting = this.compactAll()
+      .catch((err) => {
+        this.noteError(err);
+        this.log('error', 'compaction failed; it will be retried', { err: String(err) });
+      })
+      .finally(() => {
+        this.compacting = null;
+      });
+  }
+
+  private async compactAll(): Promise<void> {
+    for (;;) {
+      if (this.closed || this.failure) return;
+      const sealed = this.heads.find((h) => h !== this.active && !h.retired);
+      if (sealed) {
+        await this.compactHead(sealed);
+        continue;
+      }
+      if (await this.mergeOnce()) continue;
+      return;
+    }
+  }
+
+  private async compactHead(head: Head): Promise<void> {
+    const started = performance.now();
+    const parts = await this.compactor.runAndReadAll(
+      `SELECT tenant, (ts // ${DAY_NS})::INTEGER AS day, count(*), min(ts), max(ts) FROM ${head.name} GROUP BY ALL ORDER BY ALL`,
+    );
+    const created: Segment[] = [];
+    try {
+      for (const [tenant, day, count, minTs, maxTs] of parts.getRows() as [string, number, bigint, bigint, bigint][]) {
+        const from = BigInt(day) * DAY_NS;
+        const seg = await this.writeSegment(
+          tenant,
+          day,
+          `SELECT ${COLUMNS} FROM ${head.name} WHERE tenant = ${sqlString(tenant)} AND ts >= ${from} AND ts < ${from + DAY_NS} ORDER BY ${SORT_ORDER}`,
+          Number(count),
+          minTs,
+          maxTs,
+          0,
+        );
+        created.push(seg);
+      }
+    } catch (err) {
+      for (const s of created) rmSync(join(this.opts.dir, s.path), { force: true });
+      throw err;
+    }
+    await this.writeLock.run(async () => {
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        for (const s of created) await this.insertManifest(s, head.name);
+        await this.writer.run('COMMIT');
+      } catch (err) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        for (const s of created) rmSync(join(this.opts.dir, s.path), { force: true });
+        throw err;
+      }
+      // From here on new queries read the segments, not the head.
+      head.retired = true;
+      this.segments.push(...created);
+    });
+    this.log('info', 'compacted head', {
+      head: head.name,
+      rows: head.rows,
+      segments: created.length,
+      bytes: created.reduce((a, s) => a + s.bytes, 0),
+      ms: Math.round(performance.now() - started),
+    });
+    await this.dropRetired();
+  }
+
+  private async writeSegment(
+    tenant: string,
+    day: number,
+    select: string,
+    rows: number,
+    minTs: bigint,
+    maxTs: bigint,
+    level: number,
+  ): Promise<Segment> {
+    const id = newName('seg');
+    const tmp = join(this.tmpDir, `${id}.parquet`);
+    await this.compactor.run(
+      `COPY (${select}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${this.opts.zstdLevel}, ` +
+        `ROW_GROUP_SIZE ${this.opts.rowGroupRows})`,
+    );
+    fsyncPath(tmp);
+    const rel = join('segments', tenant, dayOf(BigInt(day) * DAY_NS), `${id}.parquet`);
+    const final = join(this.opts.dir, rel);
+    mkdirSync(dirname(final), { recursive: true });
+    renameSync(tmp, final);
+    fsyncPath(dirname(final));
+    return {
+      id, tenant, day, path: rel, rows, bytes: statSync(final).size, minTs, maxTs, level, readers: 0, retired: false,
+    };
+  }
+
+  private async insertManifest(s: Segment, sourceHead: string | null): Promise<void> {
+    await this.writer.run('INSERT INTO segments VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
+      s.id, s.tenant, s.day, s.path, BigInt(s.rows), BigInt(s.bytes), s.minTs, s.maxTs, s.level, sourceHead,
+      BigInt(Date.now()),
+    ]);
+  }
+
+  /** Merges the small segments of one tenant and day, if any group has enough of them. */
+  private async mergeOnce(): Promise<boolean> {
+    const groups = new Map<string, Segment[]>();
+    for (const s of this.segments) {
+      if (s.retired || s.rows >= this.opts.mergeMaxRows) continue;
+      const key = `${s.tenant}\u0000${s.day}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(s);
+    }
+    for (const g of groups.values()) {
+      if (g.length < this.opts.mergeMinSegments) continue;
+      g.sort((a, b) => a.rows - b.rows);
+      const pick: Segment[] = [];
+      let rows = 0;
+      for (const s of g) {
+        if (pick.length >= 2 && rows + s.rows > this.opts.mergeMaxRows) break;
+        pick.push(s);
+        rows += s.rows;
+      }
+      if (pick.length < 2) continue;
+      await this.mergeSegments(pick);
+      return true;
+    }
+    return false;
+  }
+
+  private async mergeSegments(pick: Segment[]): Promise<void> {
+    const started = performance.now();
+    const first = pick[0]!;
+    const files = pick.map((s) => sqlString(join(this.opts.dir, s.path))).join(', ');
+    let minTs = first.minTs;
+    let maxTs = first.maxTs;
+    let rows = 0;
+    for (const s of pick) {
+      if (s.minTs < minTs) minTs = s.minTs;
+      if (s.maxTs > maxTs) maxTs = s.maxTs;
+      rows += s.rows;
+    }
+    const level = Math.max(...pick.map((s) => s.level)) + 1;
+    const merged = await this.writeSegment(
+      first.tenant,
+      first.day,
+      `SELECT ${COLUMNS} FROM read_parquet([${files}]) ORDER BY ${SORT_ORDER}`,
+      rows,
+      minTs,
+      maxTs,
+      level,
+    );
+    await this.writeLock.run(async () => {
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        await this.insertManifest(merged, null);
+        for (const s of pick) await this.writer.run('DELETE FROM segments WHERE id = $1', [s.id]);
+        await this.writer.run('COMMIT');
+      } catch (err) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        rmSync(join(this.opts.dir, merged.path), { force: true });
+        throw err;
+      }
+      for (const s of pick) s.retired = true;
+      this.segments.push(merged);
+    });
+    this.log('info', 'merged segments', {
+      tenant: first.tenant,
+      day: dayOf(BigInt(first.day) * DAY_NS),
+      inputs: pick.length,
+      rows,
+      bytes: merged.bytes,
+      ms: Math.round(performance.now() - started),
+    });
+    await this.dropRetired();
+  }
+
+  /** Drops retired heads and deletes replaced files once no query reads them. */
+  private async dropRetired(): Promise<void> {
+    const heads = this.heads.filter((h) => h.retired && h.readers === 0);
+    const segs = this.segments.filter((s) => s.retired && s.readers === 0);
+    if (heads.length === 0 && segs.length === 0) return;
+    this.heads = this.heads.filter((h) => !heads.includes(h));
+    this.segments = this.segments.filter((s) => !segs.includes(s));
+    for (const s of segs) rmSync(join(this.opts.dir, s.path), { force: true });
+    if (heads.length === 0) return;
+    await this.writeLock.run(async () => {
+      for (const h of heads) await this.writer.run(`DROP TABLE IF EXISTS ${h.name}`);
+      // The dropped heads were most of the WAL; a checkpoint now is cheap and
+      // keeps the WAL (and the replay after a crash) short.
+      await this.writer.run('CHECKPOINT').catch((err) => this.log('warn', 'checkpoint deferred', { err: String(err) }));
+    });
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  private async acquireConn(): Promise<DuckDBConnection> {
+    const idle = this.idleQueryConns.pop();
+    if (idle) return idle;
+    if (this.queryConnCount < MAX_QUERY_CONNECTIONS) {
+      this.queryConnCount++;
+      return this.instance.connect();
+    }
+    return new Promise((resolve) => this.connWaiters.push(resolve));
+  }
+
+  private releaseConn(c: DuckDBConnection): void {
+    const waiter = this.connWaiters.shift();
+    if (waiter) waiter(c);
+    else this.idleQueryConns.push(c);
+  }
+
+  /** The relation holding a tenant's records for a range: heads and the overlapping segment files. */
+  private plan(tenant: string, fromNs: bigint, toNs: bigint): { sql: string; release: () => void } {
+    const heads = this.heads.filter(
+      (h) => !h.retired && h.rows > 0 && h.tenants.has(tenant) && h.maxTs >= fromNs && h.minTs <= toNs,
+    );
+    const segs = this.segments.filter(
+      (s) => !s.retired && s.tenant === tenant && s.maxTs >= fromNs && s.minTs <= toNs,
+    );
+    // The active head is read even when empty so the relation always has the right columns.
+    if (!heads.includes(this.active)) heads.push(this.active);
+    for (const h of heads) h.readers++;
+    for (const s of segs) s.readers++;
+    const parts = heads.map((h) => `SELECT ${COLUMNS} FROM ${h.name}`);
+    if (segs.length > 0) {
+      const files = segs.map((s) => sqlString(join(this.opts.dir, s.path))).join(', ');
+      parts.push(`SELECT ${COLUMNS} FROM read_parquet([${files}])`);
+    }
+    let released = false;
+    return {
+      sql: parts.join(' UNION ALL '),
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const h of heads) h.readers--;
+        for (const s of segs) s.readers--;
+      },
+    };
+  }
+
+  private async runQuery(
+    requestId: number,
+    tenant: string,
+    fromNs: bigint,
+    toNs: bigint,
+    build: (relation: string, params: SqlParams) => string,
+  ): Promise<DuckDBValue[][]> {
+    if (this.closed) throw new Error('store is closed');
+    const plan = this.plan(tenant, fromNs, toNs);
+    const conn = await this.acquireConn();
+    this.running.set(requestId, conn);
+    try {
+      const params = new SqlParams();
+      const sql = build(plan.sql, params);
+      const reader = await conn.runAndReadAll(sql, params.values as DuckDBValue[]);
+      return reader.getRows();
+    } finally {
+      this.running.delete(requestId);
+      this.releaseConn(conn);
+      plan.release();
+      if (this.heads.some((h) => h.retired) || this.segments.some((s) => s.retired)) void this.dropRetired();
+    }
+  }
+
+  /** Interrupts a running query (the caller went away or its time ran out). */
+  cancel(requestId: number): void {
+    this.running.get(requestId)?.interrupt();
+  }
+
+  private rangeWhere(req: { tenant: string; fromNs: bigint; toNs: bigint }, params: SqlParams): string {
+    return `tenant = ${params.add(req.tenant)} AND ts >= ${params.add(req.fromNs)} AND ts <= ${params.add(req.toNs)}`;
+  }
+
+  async search(requestId: number, req: Omit<SearchRequest, 'signal'>): Promise<LogRecord[]> {
+    const rows = await this.runQuery(requestId, req.tenant, req.fromNs, req.toNs, (relation, params) => {
+      const range = this.rangeWhere(req, params);
+      const where = compileWhere(req.where, params);
+      const order = req.order === 'asc' ? 'ASC' : 'DESC';
+      return `SELECT ${COLUMNS} FROM (${relation}) WHERE ${range} AND (${where}) ORDER BY ts ${order} LIMIT ${Math.max(0, Math.floor(req.limit))}`;
+    });
+    return rows.map(rowToRecord);
+  }
+
+  async aggregate(requestId: number, req: Omit<AggregateRequest, 'signal'>): Promise<AggregateRow[]> {
+    const step = req.stepNs;
+    const groupCount = req.groupBy.length;
+    const rows = await this.runQuery(requestId, req.tenant, req.fromNs, req.toNs, (relation, params) => {
+      const range = this.rangeWhere(req, params);
+      const where = compileWhere(req.where, params);
+      const groupCols = req.groupBy.map((f, i) => `${fieldSql(f, params)} AS g${i}`);
+      const measureInputs: string[] = [];
+      const measures = req.measures.map((m, i) => measureSql(m, i, params, measureInputs));
+      const bucket = step !== undefined ? `(ts // ${params.add(step)}) * ${params.add(step)} AS bucket` : null;
+      const inner = ['ts', 'message', ...groupCols, ...measureInputs].join(', ');
+      const groupNames = req.groupBy.map((_, i) => `g${i}`);
+      const outerKeys = [...(bucket ? [bucket] : []), ...groupNames.map((g) => `m.${g}`)];
+      let sql = `WITH m AS (SELECT ${inner} FROM (${relation}) WHERE ${range} AND (${where}))`;
+      let from = 'm';
+      if (groupCount > 0 && req.groupLimit !== undefined) {
+        sql += `, top AS (SELECT ${groupNames.join(', ')} FROM m GROUP BY ALL ORDER BY count(*) DESC LIMIT ${Math.max(1, Math.floor(req.groupLimit))})`;
+        from = `m JOIN top ON ${groupNames.map((g) => `m.${g} IS NOT DISTINCT FROM top.${g}`).join(' AND ')}`;
+      }
+      const select = [...outerKeys, ...measures].join(', ');
+      const groupBy = outerKeys.length > 0 ? ' GROUP BY ALL ORDER BY ALL' : '';
+      sql += ` SELECT ${select} FROM ${from}${groupBy}`;
+      return sql;
+    });
+    return rows.map((row) => {
+      let i = 0;
+      const out: AggregateRow = { group: [], values: [] };
+      if (step !== undefined) out.bucketNs = row[i++] as bigint;
+      for (let g = 0; g < groupCount; g++) {
+        const v = row[i++];
+        out.group.push(v === null || v === undefined ? null : String(v));
+      }
+      for (; i < row.length; i++) {
+        const v = row[i];
+        out.values.push(v === null || v === undefined ? null : Number(v));
+      }
+      return out;
+    });
+  }
+
+  // ------------------------------------------------------------ management
+
+  async partitions(tenant?: string): Promise<PartitionInfo[]> {
+    const map = new Map<string, PartitionInfo>();
+    const add = (t: string, day: string, rows: number, bytes: number, min: bigint, max: bigint, segments: number) => {
+      const key = `${t}\u0000${day}`;
+      const p = map.get(key);
+      if (!p) {
+        map.set(key, { tenant: t, day, segments, rows, bytes, minTsNs: min, maxTsNs: max });
+        return;
+      }
+      p.rows += rows;
+      p.bytes += bytes;
+      p.segments += segments;
+      if (min < p.minTsNs) p.minTsNs = min;
+      if (max > p.maxTsNs) p.maxTsNs = max;
+    };
+    for (const s of this.segments) {
+      if (s.retired || (tenant && s.tenant !== tenant)) continue;
+      add(s.tenant, dayOf(BigInt(s.day) * DAY_NS), s.rows, s.bytes, s.minTs, s.maxTs, 1);
+    }
+    for (const h of this.heads) {
+      if (h.retired || h.rows === 0) continue;
+      const r = await this.compactor.runAndReadAll(
+        `SELECT tenant, (ts // ${DAY_NS})::INTEGER, count(*), min(ts), max(ts) FROM ${h.name} ` +
+          `${tenant ? `WHERE tenant = ${sqlString(tenant)}` : ''} GROUP BY ALL`,
+      );
+      for (const [t, day, count, min, max] of r.getRows() as [string, number, bigint, bigint, bigint][]) {
+        add(t, dayOf(BigInt(day) * DAY_NS), Number(count), 0, min, max, 0);
+      }
+    }
+    return [...map.values()].sort((a, b) => (a.tenant === b.tenant ? a.day.localeCompare(b.day) : a.tenant.localeCompare(b.tenant)));
+  }
+
+  async dropPartition(tenant: string, day: string): Promise<number> {
+    const dayNum = Math.floor(Date.parse(`${day}T00:00:00Z`) / 86_400_000);
+    if (!Number.isFinite(dayNum)) throw new Error(`not a day: ${day}`);
+    const from = BigInt(dayNum) * DAY_NS;
+    return this.writeLock.run(async () => {
+      let removed = 0;
+      const victims = this.segments.filter((s) => !s.retired && s.tenant === tenant && s.day === dayNum);
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        for (const s of victims) await this.writer.run('DELETE FROM segments WHERE id = $1', [s.id]);
+        for (const h of this.heads) {
+          if (h.retired || !h.tenants.has(tenant)) continue;
+          const r = await this.writer.run(
+            `DELETE FROM ${h.name} WHERE tenant = $1 AND ts >= $2 AND ts < $3`,
+            [tenant, from, from + DAY_NS],
+          );
+          removed += Number(r.rowsChanged);
+        }
+        await this.writer.run('COMMIT');
+      } catch (err) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      for (const s of victims) {
+        s.retired = true;
+        removed += s.rows;
+      }
+      return removed;
+    }).finally(() => this.dropRetired());
+  }
+
+  size(): StoreSize {
+    let segmentBytes = 0;
+    let segmentRows = 0;
+    for (const s of this.segments) {
+      if (s.retired) continue;
+      segmentBytes += s.bytes;
+      segmentRows += s.rows;
+    }
+    let headRows = 0;
+    for (const h of this.heads) if (!h.retired) headRows += h.rows;
+    let databaseBytes = 0;
+    for (const f of [this.dbPath, `${this.dbPath}.wal`]) {
+      try {
+        databaseBytes += statSync(f).size;
+      } catch {
+        /* no WAL right after a checkpoint */
+      }
+    }
+    return { bytes: segmentBytes + databaseBytes, segmentBytes, segmentRows, headRows, databaseBytes };
+  }
+
+  /** Seals the active head and waits until every sealed head and due merge is done. */
+  async flush(): Promise<void> {
+    await this.writeLock.run(async () => {
+      if (this.active.rows > 0) await this.rotate();
+    });
+    while (this.compacting) await this.compacting;
+    this.kickCompaction();
+    while (this.compacting) await this.compacting;
+    await this.dropRetired();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const conn of this.running.values()) conn.interrupt();
+    while (this.compacting) await this.compacting.catch(() => undefined);
+    await this.writeLock.run(async () => {
+      try {
+        this.appender.closeSync();
+      } catch {
+        /* already closed */
+      }
+      if (!this.failure) await this.writer.run('CHECKPOINT').catch(() => undefined);
+    });
+    for (const c of this.idleQueryConns) c.closeSync();
+    this.writer.closeSync();
+    this.compactor.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function appendNullable(a: DuckDBAppender, v: string | null | undefined): void {
+  if (v === null || v === undefined) a.appendNull();
+  else a.appendVarchar(v);
+}
+
+function measureSql(m: Measure, i: number, params: SqlParams, inputs: string[]): string {
+  const input = (expr: string) => {
+    inputs.push(`${expr} AS v${i}`);
+    return `v${i}`;
+  };
+  switch (m.fn) {
+    case 'count':
+      return 'count(*)';
+    case 'bytes':
+      return `sum(${input('strlen(message)')})::DOUBLE`;
+    case 'count_distinct':
+      return `count(DISTINCT ${input(fieldSql(m.field, params))})`;
+    case 'quantile':
+      return `quantile_cont(${input(`TRY_CAST(${fieldSql(m.field, params)} AS DOUBLE)`)}, ${Number(m.q)})`;
+    default:
+      return `${m.fn}(${input(`TRY_CAST(${fieldSql(m.field, params)} AS DOUBLE)`)})`;
+  }
+}
+
+function rowToRecord(row: DuckDBValue[]): LogRecord {
+  return {
+    ts: row[0] as bigint,
+    observed_ts: row[1] as bigint,
+    tenant: row[2] as string,
+    os: (row[3] as Os) ?? 'other',
+    host: (row[4] as string) ?? '',
+    unit: (row[5] as string) ?? '',
+    service: (row[6] as string) ?? '',
+    severity: (row[7] as number) ?? 6,
+    type: (row[8] as RecordType) ?? 'application',
+    message: (row[9] as string) ?? '',
+    trace_id: row[10] as string | null,
+    span_id: row[11] as string | null,
+    correlation_id: row[12] as string | null,
+    template_id: row[13] as string | null,
+    attrs: row[14] ? (JSON.parse(row[14] as string) as LogRecord['attrs']) : {},
+    raw: row[15] as string | null,
+  };
+}
+
+function* walkFiles(dir: string): Generator<string> {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) yield* walkFiles(p);
+    else yield p;
+  }
+}
