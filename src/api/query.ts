@@ -179,7 +179,7 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryDeps): void
     const field = resolveField(name);
     const q = req.query as Query;
     const range = parseRangeParams(deps, req, principal.tenant);
-    const limit = intParam(q, 'limit', 10, 1000);
+    const limit = intParam(q, 'limit', 10, 10_000);
     const { signal, done } = querySignal(req, reply, config.query.timeout);
     try {
       const rows = await store.aggregate({

@@ -1,0 +1,83 @@
+/**
+ * Loghub samples from ../shared/data/loghub: raw lines and, from the
+ * structured CSVs, each line's content and ground-truth template id.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const LOGHUB_DIR = resolve(process.env.CAIRN_LOGHUB_DIR ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'loghub'));
+
+export interface Dataset {
+  name: string;
+  lines: string[];
+}
+
+export function datasetNames(dir = LOGHUB_DIR): string[] {
+  if (!existsSync(dir)) throw new Error(`Loghub data not found at ${dir} (set CAIRN_LOGHUB_DIR)`);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('_2k.log'))
+    .map((f) => f.replace(/_2k\.log$/, ''))
+    .sort();
+}
+
+export function loadRawLines(name: string, dir = LOGHUB_DIR): string[] {
+  return readFileSync(join(dir, `${name}_2k.log`), 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.length > 0);
+}
+
+/** RFC 4180 CSV: quoted fields, doubled quotes, newlines inside quotes. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += c;
+      continue;
+    }
+    if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+export interface StructuredLine {
+  content: string;
+  eventId: string;
+  level?: string;
+}
+
+export function loadStructured(name: string, dir = LOGHUB_DIR): StructuredLine[] {
+  const rows = parseCsv(readFileSync(join(dir, `${name}_2k.log_structured.csv`), 'utf8'));
+  const header = rows[0]!;
+  const content = header.indexOf('Content');
+  const eventId = header.indexOf('EventId');
+  const level = header.indexOf('Level');
+  return rows.slice(1).filter((r) => r.length === header.length).map((r) => ({
+    content: r[content]!,
+    eventId: r[eventId]!,
+    level: level >= 0 ? r[level] : undefined,
+  }));
+}

@@ -1,0 +1,121 @@
+/** Starts a real `cairn server` child process for a benchmark and samples its memory. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+}
+
+export interface BenchServer {
+  url: string;
+  pid: number;
+  dataDir: string;
+  child: ChildProcess;
+  /** Resident memory now and peak, bytes (from /proc). */
+  memory(): { rss: number; peak: number };
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer(opts: { dataDir?: string; env?: Record<string, string>; keepData?: boolean } = {}): Promise<BenchServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(process.env.CAIRN_BENCH_DIR ?? tmpdir(), 'cairn-bench-'));
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'cairn.js'), 'server', '--listen', `127.0.0.1:${port}`, '--data', dataDir], {
+    env: { ...process.env, CAIRN_LOG__LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      const r = await fetch(`${url}/readyz`);
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid!;
+  return {
+    url,
+    pid,
+    dataDir,
+    child,
+    memory() {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+      return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      if (!opts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Bytes of every file under dir. */
+export function duSync(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    try {
+      total += statSync(join(e.parentPath, e.name)).size;
+    } catch {
+      /* removed meanwhile */
+    }
+  }
+  return total;
+}
+
+/** Sends bodies with `concurrency` parallel keep-alive requests; retries on 429/503. */
+export async function sendAll(
+  url: string,
+  bodies: Buffer[],
+  concurrency: number,
+  onAck?: (index: number, at: number) => void,
+  headers: Record<string, string> = {},
+): Promise<{ retries: number; seconds: number }> {
+  let next = 0;
+  let retries = 0;
+  const started = performance.now();
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= bodies.length) return;
+      for (;;) {
+        const res = await fetch(`${url}/api/v1/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson', ...headers },
+          body: bodies[i],
+        });
+        const text = await res.text();
+        if (res.status === 429 || res.status === 503) {
+          retries++;
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        if (!res.ok) throw new Error(`ingest failed: ${res.status} ${text}`);
+        const body = JSON.parse(text) as { rejected: number };
+        if (body.rejected > 0) throw new Error(`ingest rejected records: ${text.slice(0, 300)}`);
+        onAck?.(i, performance.now());
+        break;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { retries, seconds: (performance.now() - started) / 1000 };
+}

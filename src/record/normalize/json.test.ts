@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { recordFromJson } from './json.ts';
+
+const d = { tenant: 'acme', nowNs: 1_800_000_000_000_000_000n };
+
+test('core fields, aliases and attrs', () => {
+  const res = recordFromJson(
+    { timestamp: '2024-01-01T00:00:00Z', msg: 'hi', level: 'WARN', hostname: 'h', service: 's', user: { id: 1 }, attrs: { a: 1 } },
+    d,
+  );
+  assert.ok('record' in res);
+  const r = res.record;
+  assert.equal(r.ts, 1_704_067_200_000_000_000n);
+  assert.equal(r.message, 'hi');
+  assert.equal(r.severity, 4);
+  assert.equal(r.host, 'h');
+  assert.equal(r.service, 's');
+  assert.deepEqual(r.attrs, { user: { id: 1 }, a: 1 });
+  assert.equal(r.tenant, 'acme');
+});
+
+test('a sender cannot choose its tenant', () => {
+  const res = recordFromJson({ message: 'x', tenant: 'other' }, d);
+  assert.ok('record' in res);
+  assert.equal(res.record.tenant, 'acme');
+  assert.equal(res.record.attrs.tenant, undefined);
+});
+
+test('errors name the field', () => {
+  assert.match((recordFromJson({ message: 'x', ts: 'soon' }, d) as { error: string }).error, /^ts:/);
+  assert.match((recordFromJson({ message: 'x', level: 'loud' }, d) as { error: string }).error, /^level:/);
+  assert.match((recordFromJson({ message: 'x', os: 'beos' }, d) as { error: string }).error, /^os:/);
+  assert.match((recordFromJson({ ts: 1 }, d) as { error: string }).error, /missing "message"/);
+  assert.match((recordFromJson([1], d) as { error: string }).error, /JSON object/);
+});

@@ -1,0 +1,203 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBEngine, type EngineOptions } from './engine.ts';
+import { toColumnBatch } from '../batch.ts';
+import { newRecord } from '../../record/record.ts';
+import { parseSearch } from '../../query/search.ts';
+import { ALL } from '../../query/ast.ts';
+
+const DAY = 86_400_000_000_000n;
+const T0 = 1_700_000_000_000_000_000n; // 2023-11-14
+
+function options(dir: string, over: Partial<EngineOptions> = {}): EngineOptions {
+  return {
+    dir,
+    memoryLimitBytes: 256 * 1024 * 1024,
+    threads: 2,
+    headMaxRows: 1_000_000,
+    headMaxAgeMs: 3_600_000,
+    zstdLevel: 3,
+    rowGroupRows: 1024,
+    mergeMaxRows: 1_000_000,
+    mergeMinSegments: 4,
+    ...over,
+  };
+}
+
+function batch(n: number, start: number, tenant = 'acme', tsBase = T0) {
+  const records = [];
+  for (let i = start; i < start + n; i++) {
+    records.push(
+      newRecord(
+        {
+          ts: tsBase + BigInt(i) * 1_000_000_000n,
+          tenant,
+          host: `web-${i % 3}`,
+          service: i % 2 ? 'api' : 'db',
+          severity: i % 8,
+          message: `request ${i} ${i % 10 === 0 ? 'timeout' : 'ok'}`,
+          attrs: { seq: i, user: { id: i % 5 } },
+        },
+        tsBase,
+      ),
+    );
+  }
+  return toColumnBatch(records);
+}
+
+const everything = { tenant: 'acme', where: ALL, fromNs: 0n, toNs: T0 * 2n };
+
+async function count(e: DuckDBEngine, tenant = 'acme', q = ''): Promise<number> {
+  const rows = await e.aggregate(1, { ...everything, tenant, where: parseSearch(q), groupBy: [], measures: [{ fn: 'count' }] });
+  return rows[0]?.values[0] ?? 0;
+}
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'cairn-engine-'));
+}
+
+test('appends are searchable at once, filtered, ordered and limited', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir));
+  await e.open();
+  await e.append(batch(100, 0));
+  const found = await e.search(1, { ...everything, where: parseSearch('timeout host:web-1'), limit: 10, order: 'desc' });
+  assert.deepEqual(found.map((r) => r.attrs.seq), [70, 40, 10]);
+  assert.equal(found[0]!.message, 'request 70 timeout');
+  const asc = await e.search(1, { ...everything, where: parseSearch('attrs.user.id:3'), limit: 2, order: 'asc' });
+  assert.deepEqual(asc.map((r) => r.attrs.seq), [3, 8]);
+  // severities 0..4 among i % 8 for i < 100: residues 0-3 occur 13 times, 4 occurs 12
+  assert.equal(await count(e, 'acme', 'level>=warning'), 13 * 4 + 12);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('head and segments answer together, before and after compaction', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { headMaxRows: 250 }));
+  await e.open();
+  for (let i = 0; i < 10; i++) await e.append(batch(100, i * 100));
+  const before = await count(e);
+  await e.flush();
+  const size = e.size();
+  assert.equal(size.headRows, 0);
+  assert.equal(size.segmentRows, 1000);
+  assert.equal(before, 1000);
+  assert.equal(await count(e), 1000);
+  assert.equal(await count(e, 'acme', 'timeout'), 100);
+  const files = readdirSync(join(dir, 'segments', 'acme', '2023-11-14'));
+  assert.ok(files.length >= 1 && files.every((f) => f.endsWith('.parquet')));
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('segments are per tenant and day, and a tenant sees only its own', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir));
+  await e.open();
+  await e.append(batch(50, 0, 'acme'));
+  await e.append(batch(30, 0, 'globex', T0 + DAY));
+  await e.flush();
+  assert.equal(await count(e, 'acme'), 50);
+  assert.equal(await count(e, 'globex'), 30);
+  assert.equal(await count(e, 'nobody'), 0);
+  const parts = await e.partitions();
+  assert.deepEqual(parts.map((p) => [p.tenant, p.day, p.rows]), [['acme', '2023-11-14', 50], ['globex', '2023-11-15', 30]]);
+  assert.equal(await e.dropPartition('globex', '2023-11-15'), 30);
+  assert.equal(await count(e, 'globex'), 0);
+  assert.equal(await count(e, 'acme'), 50);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('small segments of a day are merged without losing or repeating a row', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { headMaxRows: 100, mergeMinSegments: 4 }));
+  await e.open();
+  for (let i = 0; i < 12; i++) await e.append(batch(100, i * 100));
+  await e.flush();
+  const segs = readdirSync(join(dir, 'segments', 'acme', '2023-11-14'));
+  assert.ok(segs.length < 12, `expected merges, found ${segs.length} files`);
+  assert.equal(await count(e), 1200);
+  const distinct = await e.aggregate(1, { ...everything, groupBy: [], measures: [{ fn: 'count_distinct', field: { kind: 'attr', path: ['seq'] } }] });
+  assert.equal(distinct[0]!.values[0], 1200);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('aggregates: buckets, groups with a limit, numeric measures', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir));
+  await e.open();
+  await e.append(batch(120, 0)); // one record per second for two minutes
+  const rows = await e.aggregate(1, {
+    ...everything,
+    stepNs: 60_000_000_000n,
+    groupBy: [{ kind: 'core', name: 'host' }],
+    measures: [{ fn: 'count' }, { fn: 'max', field: { kind: 'attr', path: ['seq'] } }],
+    groupLimit: 2,
+  });
+  assert.equal(new Set(rows.map((r) => r.group[0])).size, 2);
+  assert.equal(rows.reduce((a, r) => a + r.values[0]!, 0), 80);
+  const q = await e.aggregate(1, { ...everything, groupBy: [], measures: [{ fn: 'quantile', field: { kind: 'attr', path: ['seq'] }, q: 0.5 }] });
+  assert.equal(q[0]!.values[0], 59.5);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('restart: heads replay from the WAL and are compacted; orphan files are removed', async () => {
+  const dir = tmp();
+  let e = new DuckDBEngine(options(dir));
+  await e.open();
+  await e.append(batch(100, 0));
+  await e.close();
+  // A file no manifest row names: what a compaction that died before its commit leaves.
+  mkdirSync(join(dir, 'segments', 'acme', '2023-11-14'), { recursive: true });
+  const orphan = join(dir, 'segments', 'acme', '2023-11-14', 'seg_orphan.parquet');
+  writeFileSync(orphan, 'partial');
+  e = new DuckDBEngine(options(dir));
+  await e.open();
+  assert.equal(existsSync(orphan), false);
+  assert.equal(await count(e), 100);
+  await e.flush();
+  assert.equal(await count(e), 100);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('restart: a head already recorded as compacted is dropped, not counted twice', async () => {
+  const dir = tmp();
+  let e = new DuckDBEngine(options(dir));
+  await e.open();
+  await e.append(batch(100, 0));
+  await e.flush();
+  await e.close();
+  // Recreate what a crash between the manifest commit and the DROP leaves behind.
+  const db = await DuckDBInstance.create(join(dir, 'cairn.duckdb'));
+  const c = await db.connect();
+  const seg = (await c.runAndReadAll('SELECT path FROM segments')).getRows()[0]![0] as string;
+  await c.run(`CREATE TABLE head_zzz_1 AS SELECT * FROM read_parquet('${join(dir, seg)}')`);
+  await c.run("UPDATE segments SET source_head = 'head_zzz_1'");
+  c.closeSync();
+  db.closeSync();
+  e = new DuckDBEngine(options(dir));
+  await e.open();
+  assert.equal(await count(e), 100);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a bad regex is an error for that query, not for the store', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir));
+  await e.open();
+  await e.append(batch(10, 0));
+  await assert.rejects(e.search(1, { ...everything, where: parseSearch('host:/(/'), limit: 1, order: 'desc' }));
+  assert.equal(await count(e), 10);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
