@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { startChildServer, tempDir } from './helpers/server.ts';
+import { json, startChildServer, tempDir } from './helpers/server.ts';
 
 const PER_BATCH = 400;
 const ENV = {
@@ -17,7 +17,7 @@ const ENV = {
 async function countsByBatch(url: string): Promise<Map<string, number>> {
   const res = await fetch(`${url}/api/v1/fields/batch/values?from=2020-01-01T00:00:00Z&to=now%2B1h&limit=10000`);
   assert.equal(res.status, 200);
-  const body = (await res.json()) as { values: { value: string; count: number }[] };
+  const body = (await json(res)) as { values: { value: string; count: number }[] };
   return new Map(body.values.map((v) => [v.value, v.count]));
 }
 
@@ -36,7 +36,7 @@ test('every acknowledged batch survives kill -9, exactly once', { timeout: 240_0
           try {
             const res = await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
             if (res.status === 200) {
-              const r = (await res.json()) as { accepted: number };
+              const r = (await json(res)) as { accepted: number };
               assert.equal(r.accepted, PER_BATCH);
               acked.add(id);
             } else await res.body?.cancel();

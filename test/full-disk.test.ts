@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { startChildServer, tempDir } from './helpers/server.ts';
+import { json, startChildServer, tempDir } from './helpers/server.ts';
 
 const PER_BATCH = 500;
 
@@ -40,7 +40,7 @@ test('full disk: 503, nothing unwritten acknowledged, nothing acknowledged lost'
       }
       assert.equal(res.status, 503, `expected 503 when the disk is full, got ${res.status}`);
       assert.ok(res.headers.get('retry-after'));
-      body = (await res.json()) as typeof body;
+      body = (await json(res)) as typeof body;
       refused++;
     }
     assert.ok(refused > 0, 'the disk never filled');
@@ -56,7 +56,7 @@ test('full disk: 503, nothing unwritten acknowledged, nothing acknowledged lost'
     const again = await startChildServer(dir, [], {}, inNamespace);
     try {
       const res = await fetch(`${again.url}/api/v1/fields/batch/values?from=now-1h&limit=10000`);
-      const values = ((await res.json()) as { values: { value: string; count: number }[] }).values;
+      const values = ((await json(res)) as { values: { value: string; count: number }[] }).values;
       const counts = new Map(values.map((v) => [v.value, v.count]));
       const lost = acked.filter((id) => counts.get(id) !== PER_BATCH);
       assert.deepEqual(lost, [], 'acknowledged batches lost');

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import { postLogs, query, startTestServer, type TestServer } from './helpers/server.ts';
+import { json, postLogs, query, startTestServer, type TestServer } from './helpers/server.ts';
 
 const FROM = { from: '2000-01-01T00:00:00Z' };
 
@@ -22,7 +22,7 @@ describe('HTTP ingest', () => {
       { ts: '1714557600123456789', message: 'ndjson-e epoch ns' },
     ]);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { accepted: 5, rejected: 0, errors: [] });
+    assert.deepEqual(await json(res), { accepted: 5, rejected: 0, errors: [] });
     const { body } = await query(s.url, { q: 'ndjson', ...FROM, order: 'asc' });
     const byMsg = Object.fromEntries(body.records.map((r: any) => [r.message.split(' ')[0], r]));
     const a = byMsg['ndjson-a'];
@@ -41,21 +41,21 @@ describe('HTTP ingest', () => {
   test('a JSON array, a single JSON object, gzip and zstd bodies', async () => {
     const arr = JSON.stringify([{ message: 'arr-1' }, { message: 'arr-2' }]);
     let res = await fetch(`${s.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: arr });
-    assert.deepEqual(await res.json(), { accepted: 2, rejected: 0, errors: [] });
+    assert.deepEqual(await json(res), { accepted: 2, rejected: 0, errors: [] });
     res = await fetch(`${s.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'single-obj' }, null, 2) });
-    assert.deepEqual(await res.json(), { accepted: 1, rejected: 0, errors: [] });
+    assert.deepEqual(await json(res), { accepted: 1, rejected: 0, errors: [] });
     res = await fetch(`${s.url}/api/v1/logs`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
       body: gzipSync('{"message":"gz-1"}\n{"message":"gz-2"}\n'),
     });
-    assert.deepEqual(await res.json(), { accepted: 2, rejected: 0, errors: [] });
+    assert.deepEqual(await json(res), { accepted: 2, rejected: 0, errors: [] });
     res = await fetch(`${s.url}/api/v1/logs`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'zstd' },
       body: zstdCompressSync('{"message":"zstd-1"}'),
     });
-    assert.deepEqual(await res.json(), { accepted: 1, rejected: 0, errors: [] });
+    assert.deepEqual(await json(res), { accepted: 1, rejected: 0, errors: [] });
     const all = await query(s.url, { q: '"arr-" OR single-obj OR "gz-" OR zstd-1' });
     assert.equal(all.body.records.length, 6);
   });
@@ -66,7 +66,7 @@ describe('HTTP ingest', () => {
       headers: { 'content-type': 'text/plain' },
       body: 'plain line one\r\n\nplain line two\n',
     });
-    assert.deepEqual(await res.json(), { accepted: 2, rejected: 0, errors: [] });
+    assert.deepEqual(await json(res), { accepted: 2, rejected: 0, errors: [] });
     const { body } = await query(s.url, { q: '"plain line"' });
     assert.equal(body.records.length, 2);
     for (const r of body.records) assert.deepEqual([r.host, r.unit, r.service, r.level], ['box', 'cron', 'batch', 'warning']);
@@ -75,7 +75,7 @@ describe('HTTP ingest', () => {
   test('a malformed JSON line is rejected with its line number; the rest is accepted', async () => {
     const res = await postLogs(s.url, '{"message":"good-1"}\n{"message": oops}\n\n{"message":"good-2"}\n[1]\n{"nomessage":1}');
     assert.equal(res.status, 200);
-    const body = await res.json();
+    const body = await json(res);
     assert.equal(body.accepted, 2);
     assert.equal(body.rejected, 3);
     assert.deepEqual(body.errors.map((e: any) => e.line), [2, 5, 6]);
@@ -86,7 +86,7 @@ describe('HTTP ingest', () => {
 
   test('a line over the size limit is rejected by default', async () => {
     const res = await postLogs(s.url, [{ message: 'x'.repeat(2000) }, { message: 'short-ok' }]);
-    const body = await res.json();
+    const body = await json(res);
     assert.equal(body.accepted, 1);
     assert.deepEqual(body.errors, [{ line: 1, reason: 'line is longer than 1024 bytes' }]);
   });
@@ -94,24 +94,24 @@ describe('HTTP ingest', () => {
   test('body too large (413), also after decompression', async () => {
     let res = await postLogs(s.url, [{ message: 'y'.repeat(900) }, ...Array.from({ length: 100 }, () => ({ message: 'y'.repeat(900) }))]);
     assert.equal(res.status, 413);
-    assert.equal((await res.json()).code, 'body_too_large');
+    assert.equal((await json(res)).code, 'body_too_large');
     res = await fetch(`${s.url}/api/v1/logs`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' },
       body: gzipSync(Buffer.alloc(10 * 1024 * 1024, 'a')),
     });
     assert.equal(res.status, 413);
-    assert.match((await res.json()).error, /decompresses to more than/);
+    assert.match((await json(res)).error, /decompresses to more than/);
   });
 
   test('wrong content type (415), corrupt gzip and zstd (400), unknown encoding (415)', async () => {
     let res = await fetch(`${s.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<x/>' });
     assert.equal(res.status, 415);
-    assert.match((await res.json()).error, /application\/xml/);
+    assert.match((await json(res)).error, /application\/xml/);
     for (const enc of ['gzip', 'zstd']) {
       res = await fetch(`${s.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': enc }, body: 'not compressed at all' });
       assert.equal(res.status, 400, enc);
-      const body = await res.json();
+      const body = await json(res);
       assert.equal(body.code, 'corrupt_body');
       assert.match(body.error, new RegExp(enc));
     }
@@ -134,7 +134,7 @@ describe('HTTP ingest options', () => {
     const s = await startTestServer({ ingest: { max_line_bytes: 100, oversize_action: 'truncate' } });
     try {
       const res = await fetch(`${s.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'é'.repeat(80) });
-      assert.deepEqual(await res.json(), { accepted: 1, rejected: 0, errors: [] });
+      assert.deepEqual(await json(res), { accepted: 1, rejected: 0, errors: [] });
       const { body } = await query(s.url, {});
       assert.equal(body.records[0].message, 'é'.repeat(50));
       assert.equal(body.records[0].attrs.truncated, true);
@@ -149,7 +149,7 @@ describe('HTTP ingest options', () => {
     const clamp = await startTestServer({ ingest: { max_past: '1d' } });
     try {
       const res = await postLogs(clamp.url, [{ message: 'from the future', ts: future }, { message: 'from the past', ts: '2001-01-01T00:00:00Z' }]);
-      assert.deepEqual(await res.json(), { accepted: 2, rejected: 0, errors: [] });
+      assert.deepEqual(await json(res), { accepted: 2, rejected: 0, errors: [] });
       const { body } = await query(clamp.url, { from: 'now-5m' });
       assert.equal(body.records.length, 2);
       assert.ok(body.records.some((r: any) => r.attrs.original_ts === '2001-01-01T00:00:00.000000000Z'));
@@ -160,7 +160,7 @@ describe('HTTP ingest options', () => {
     const reject = await startTestServer({ ingest: { timestamp_action: 'reject' } });
     try {
       const res = await postLogs(reject.url, [{ message: 'from the future', ts: future }, { message: 'now' }]);
-      const body = await res.json();
+      const body = await json(res);
       assert.equal(body.accepted, 1);
       assert.deepEqual(body.errors, [{ line: 1, reason: 'timestamp outside the accepted window' }]);
       assert.match(await (await fetch(`${reject.url}/metrics`)).text(), /reason="timestamp_out_of_range"\} 1/);
@@ -178,9 +178,9 @@ describe('HTTP ingest options', () => {
       const limited = results.filter((r) => r.status === 429);
       assert.ok(limited.length > 0, `expected some 429s, got ${statuses}`);
       assert.equal(limited[0]!.headers.get('retry-after'), '3');
-      assert.equal((await limited[0]!.json()).code, 'queue_full');
+      assert.equal((await json(limited[0]!)).code, 'queue_full');
       const ok = results.filter((r) => r.status === 200).length;
-      const stats = await (await fetch(`${s.url}/api/v1/stats?from=now-5m`)).json();
+      const stats = await json(await fetch(`${s.url}/api/v1/stats?from=now-5m`));
       const stored = stats.buckets.reduce((a: number, b: any) => a + b.count, 0);
       assert.equal(stored, ok * 10);
     } finally {

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TokenStore } from '../src/auth/tokens.ts';
-import { postLogs, startTestServer, type TestServer } from './helpers/server.ts';
+import { json, postLogs, startTestServer, type TestServer } from './helpers/server.ts';
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
@@ -42,7 +42,7 @@ describe('tenancy and tokens', () => {
       for (const res of [await postLogs(s.url, [{ message: 'x' }], headers), await fetch(`${s.url}/api/v1/query`, { headers })]) {
         assert.equal(res.status, 401);
         assert.match(res.headers.get('www-authenticate') ?? '', /Bearer/);
-        const body = await res.json();
+        const body = await json(res);
         assert.equal(body.code, 'unauthorized');
         assert.match(body.error, reason);
       }
@@ -52,7 +52,7 @@ describe('tenancy and tokens', () => {
   test('a role that does not fit gets 403', async () => {
     let res = await postLogs(s.url, [{ message: 'x' }], bearer(tok['acme-read']!));
     assert.equal(res.status, 403);
-    assert.match((await res.json()).error, /role "read"/);
+    assert.match((await json(res)).error, /role "read"/);
     res = await fetch(`${s.url}/api/v1/query`, { headers: bearer(tok['acme-ingest']!) });
     assert.equal(res.status, 403);
   });
@@ -66,20 +66,20 @@ describe('tenancy and tokens', () => {
   for (const [tenant, other] of [['acme', 'globex'], ['globex', 'acme']]) {
     test(`${tenant} never sees ${other}'s records: query, stats, field values`, async () => {
       const h = bearer(tok[`${tenant}-read`]!);
-      const q = await (await fetch(`${s.url}/api/v1/query?from=now-1h&limit=1000`, { headers: h })).json();
+      const q = await json(await fetch(`${s.url}/api/v1/query?from=now-1h&limit=1000`, { headers: h }));
       assert.equal(q.records.length, 2);
       assert.ok(q.records.every((r: any) => r.tenant === tenant && r.host === `host-${tenant}`));
-      const needle = await (await fetch(`${s.url}/api/v1/query?q=${encodeURIComponent(`"secret of ${other}"`)}&from=now-1h`, { headers: h })).json();
+      const needle = await json(await fetch(`${s.url}/api/v1/query?q=${encodeURIComponent(`"secret of ${other}"`)}&from=now-1h`, { headers: h }));
       assert.equal(needle.records.length, 0);
-      const stats = await (await fetch(`${s.url}/api/v1/stats?from=now-1h&by=host`, { headers: h })).json();
+      const stats = await json(await fetch(`${s.url}/api/v1/stats?from=now-1h&by=host`, { headers: h }));
       const total = stats.buckets.reduce((a: number, b: any) => a + b.count, 0);
       assert.equal(total, 2);
       assert.ok(stats.buckets.every((b: any) => Object.keys(b.groups).every((g) => g === `host-${tenant}`)));
       for (const field of ['host', 'service', 'tenant', 'message']) {
-        const values = await (await fetch(`${s.url}/api/v1/fields/${field}/values?from=now-1h`, { headers: h })).json();
+        const values = await json(await fetch(`${s.url}/api/v1/fields/${field}/values?from=now-1h`, { headers: h }));
         assert.ok(values.values.every((v: any) => !String(v.value).includes(other)), `${field}: ${JSON.stringify(values.values)}`);
       }
-      const admin = await (await fetch(`${s.url}/api/v1/query?from=now-1h&limit=1000`, { headers: bearer(tok[`${tenant}-admin`]!) })).json();
+      const admin = await json(await fetch(`${s.url}/api/v1/query?from=now-1h&limit=1000`, { headers: bearer(tok[`${tenant}-admin`]!) }));
       assert.ok(admin.records.every((r: any) => r.tenant === tenant));
     });
   }

@@ -114,5 +114,10 @@ export async function postLogs(url: string, records: unknown[] | string, headers
 
 export async function query(url: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}/api/v1/query?${new URLSearchParams(params)}`, { headers });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: await json(res) };
+}
+
+/** A response's JSON body, untyped: tests assert on its shape. */
+export function json(res: Response): Promise<any> {
+  return res.json();
 }
