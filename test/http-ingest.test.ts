@@ -188,3 +188,18 @@ describe('HTTP ingest options', () => {
     }
   });
 });
+
+test('a tenant over its rate limit gets 429 rate_limited with Retry-After', async () => {
+  const s = await startTestServer({ ingest: { tenant_rate_limit: 10, tenant_burst: 20 } });
+  try {
+    const batch = Array.from({ length: 15 }, (_, i) => ({ message: `r${i}` }));
+    assert.equal((await postLogs(s.url, batch)).status, 200);
+    const res = await postLogs(s.url, batch);
+    assert.equal(res.status, 429);
+    assert.ok(Number(res.headers.get('retry-after')) >= 1);
+    assert.equal((await json(res)).code, 'rate_limited');
+    assert.match(await (await fetch(`${s.url}/metrics`)).text(), /reason="rate_limited"\} 15/);
+  } finally {
+    await s.stop();
+  }
+});

@@ -35,6 +35,8 @@ export function describeError(err: unknown, retryAfterSeconds: number): ErrorBod
   switch (e?.name) {
     case 'QueueFullError':
       return { ...base, status: 429, code: 'queue_full', message: e.message, headers: { 'retry-after': String(e.retryAfterSeconds ?? retryAfterSeconds) } };
+    case 'RateLimitedError':
+      return { ...base, status: 429, code: 'rate_limited', message: e.message, headers: { 'retry-after': String(e.retryAfterSeconds ?? retryAfterSeconds) } };
     case 'StoreUnavailableError':
       return { ...base, status: 503, code: 'store_unavailable', message: e.message, headers: { 'retry-after': String(retryAfterSeconds * 5) } };
     case 'QueryParseError':

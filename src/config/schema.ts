@@ -75,8 +75,14 @@ export const configSchema = z.strictObject({
       timestamp_action: z.enum(['reject', 'clamp']).default('clamp'),
       /** Keep the original line in `raw`. */
       keep_raw: z.boolean().default(false),
+      /** Records per second a tenant may send, summed over all sources; 0 is no limit. */
+      tenant_rate_limit: z.number().min(0).default(0),
+      /** Records a tenant may send at once above its rate (the bucket size); 0 means one second's worth. */
+      tenant_burst: z.number().int().min(0).default(0),
     })
     .prefault({}),
+  /** Listeners and options of each ingest protocol (see docs/protocols/). */
+  sources: z.strictObject({}).prefault({}),
   queue: z
     .strictObject({
       type: z.enum(['memory']).default('memory'),

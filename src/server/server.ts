@@ -35,6 +35,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
 export function splitHostPort(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   let host = listen.slice(0, i) || '0.0.0.0';
@@ -97,7 +99,9 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
   const app = createApp({ config, metrics, store, queue, logger });
   registerQueryRoutes(app, { config, store, auth, metrics });
   const running: Source[] = [];
-  for (const name of ['http']) {
+  // Every registered source is created: HTTP-based ones add their routes, the
+  // others open listeners only where their section of `sources` asks for one.
+  for (const name of sources.names()) {
     running.push(sources.get(name)({ config, http: app, ingestor, auth, metrics, logger }));
   }
   const { host, port } = splitHostPort(config.server.listen);
@@ -115,8 +119,10 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
   const close = () => {
     closing ??= (async () => {
       for (const s of running) await s.stop().catch((err) => logger.error({ err, source: s.name }, 'source stop failed'));
+      // Stop accepting, let in-flight requests finish (they wait for their
+      // batch to be stored), then store whatever is still queued.
+      await Promise.race([app.close(), sleep(config.server.shutdown_timeout)]);
       await queue.drain(config.server.shutdown_timeout);
-      await app.close();
       await pipeline.close();
       await store.close();
     })();

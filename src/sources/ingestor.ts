@@ -32,7 +32,42 @@ export type RejectReason =
   | 'truncated'
   | (string & {});
 
+export class RateLimitedError extends Error {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.name = 'RateLimitedError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Token bucket per tenant: `rate` records/s, at most `burst` at once. */
+class TenantBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly rate: number;
+  private readonly burst: number;
+  constructor(rate: number, burst: number) {
+    this.rate = rate;
+    this.burst = burst > 0 ? burst : rate;
+  }
+  /** Takes n tokens, or returns the seconds until they would be there. */
+  take(tenant: string, n: number, now = performance.now()): number {
+    let b = this.buckets.get(tenant);
+    if (!b) this.buckets.set(tenant, (b = { tokens: this.burst, at: now }));
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
+    b.at = now;
+    // A batch larger than the burst may pass when the bucket is full, else it could never pass.
+    const need = Math.min(n, this.burst);
+    if (b.tokens >= need) {
+      b.tokens -= n;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((need - b.tokens) / this.rate));
+  }
+}
+
 export class Ingestor {
+  private readonly buckets: TenantBuckets | null;
   private readonly queue: Queue;
   private readonly metrics: Metrics;
   private readonly maxFutureNs: bigint;
@@ -45,6 +80,7 @@ export class Ingestor {
     this.maxFutureNs = BigInt(Math.round(config.ingest.max_future)) * 1_000_000n;
     this.maxPastNs = BigInt(Math.round(config.ingest.max_past)) * 1_000_000n;
     this.timestampAction = config.ingest.timestamp_action;
+    this.buckets = config.ingest.tenant_rate_limit > 0 ? new TenantBuckets(config.ingest.tenant_rate_limit, config.ingest.tenant_burst) : null;
   }
 
   received(ctx: IngestContext, bytes: number): void {
@@ -72,9 +108,20 @@ export class Ingestor {
     return null;
   }
 
-  /** Queues records; resolves once they are durable. Throws QueueFullError or StoreUnavailableError. */
+  /**
+   * Queues records; resolves once they are durable. Throws RateLimitedError
+   * (the tenant is over its rate), QueueFullError or StoreUnavailableError;
+   * sources turn these into their protocol's way of saying "later".
+   */
   async submit(records: LogRecord[], ctx: IngestContext, bytes: number): Promise<void> {
     if (records.length === 0) return;
+    if (this.buckets) {
+      const wait = this.buckets.take(ctx.tenant, records.length);
+      if (wait > 0) {
+        this.reject(ctx, 'rate_limited', records.length);
+        throw new RateLimitedError(`tenant "${ctx.tenant}" is over its rate limit (ingest.tenant_rate_limit); retry in ${wait}s`, wait);
+      }
+    }
     try {
       await this.queue.submit({ records, bytes, source: ctx.source, tenant: ctx.tenant });
     } catch (err) {
