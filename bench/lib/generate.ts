@@ -19,7 +19,11 @@ const LEVEL = /\b(FATAL|ERROR|WARN(?:ING)?|INFO|DEBUG|TRACE|error|warn|notice|fa
  * `total` records, `perBody` per request, timestamps evenly over
  * [endMs - spanMs, endMs], round-robin over datasets and `hosts` hosts.
  */
-export function loghubBodies(total: number, perBody: number, opts: { endMs?: number; spanMs?: number; hosts?: number } = {}): GeneratedBodies {
+export function loghubBodies(
+  total: number,
+  perBody: number,
+  opts: { endMs?: number; spanMs?: number; hosts?: number; needle?: string; needleEvery?: number } = {},
+): GeneratedBodies {
   const names = datasetNames();
   const data = names.map((n) => loadRawLines(n));
   const hosts = opts.hosts ?? 50;
@@ -34,7 +38,9 @@ export function loghubBodies(total: number, perBody: number, opts: { endMs?: num
   for (let i = 0; i < total; i++) {
     const d = i % names.length;
     const lines = data[d]!;
-    const line = lines[Math.floor(i / names.length) % lines.length]!;
+    let line = lines[Math.floor(i / names.length) % lines.length]!;
+    // A rare token, a few times in the whole set: what a "needle" search looks for.
+    if (opts.needle && opts.needleEvery && i % opts.needleEvery === opts.needleEvery >> 1) line = `${line} ${opts.needle}`;
     rawBytes += Buffer.byteLength(line);
     const level = LEVEL.exec(line)?.[1]?.toLowerCase() ?? 'info';
     const ts = (startNs + BigInt(i) * stepNs).toString();

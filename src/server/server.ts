@@ -20,6 +20,7 @@ import { TokenStore } from '../auth/tokens.ts';
 import type { Authenticator } from '../api/auth.ts';
 import { createApp } from '../api/app.ts';
 import { registerQueryRoutes } from '../api/query.ts';
+import { registerAdminRoutes } from '../api/admin.ts';
 import type { Logger } from '../util/logger.ts';
 import type { LogRecord } from '../record/record.ts';
 
@@ -98,6 +99,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
   const auth: Authenticator = { mode: authMode, openTenant: config.auth.open_tenant, tokens: new TokenStore(dataDir) };
   const app = createApp({ config, metrics, store, queue, logger });
   registerQueryRoutes(app, { config, store, auth, metrics });
+  registerAdminRoutes(app, { store, auth });
   const running: Source[] = [];
   // Every registered source is created: HTTP-based ones add their routes, the
   // others open listeners only where their section of `sources` asks for one.

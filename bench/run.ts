@@ -1,0 +1,207 @@
+/**
+ * `npm run bench`: the foundation's numbers, end to end over HTTP against a
+ * real `cairn server` child process.
+ *
+ *   ingest     Loghub lines (replicated, varied hosts/timestamps over 24 h) and
+ *              synthetic JSON records: lines/s and MB/s acknowledged (durable), RSS
+ *   storage    bytes on disk per raw byte of the Loghub text after compaction
+ *   search     needle word, common word, count by hour over a day, top values,
+ *              over the stored lines (≥ 10M at full scale)
+ *   freshness  ingest-to-queryable latency p50/p99 under steady background ingest
+ *
+ * Options: --lines N (Loghub lines, default 10M), --json-lines N (default 1M),
+ * --concurrency N (default 4), --quick (1M/200k, for a smoke run).
+ * Results: bench/results/foundation.json and the table in docs/benchmarks.md.
+ */
+import { parseArgs } from 'node:util';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loghubBodies, syntheticJsonBodies } from './lib/generate.ts';
+import { duSync, sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
+import { updateBenchmarksDoc } from './lib/report.ts';
+
+const { values } = parseArgs({
+  options: {
+    lines: { type: 'string' },
+    'json-lines': { type: 'string' },
+    concurrency: { type: 'string' },
+    quick: { type: 'boolean' },
+  },
+});
+const quick = values.quick === true;
+const LINES = Number(values.lines ?? (quick ? 1_000_000 : 10_000_000));
+const JSON_LINES = Number(values['json-lines'] ?? (quick ? 200_000 : 1_000_000));
+const CONCURRENCY = Number(values.concurrency ?? 4);
+const PER_BODY = 5000;
+const NEEDLE = 'zq7needle4k';
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/** Samples the server's RSS every 250 ms while `work` runs. */
+async function withRss<T>(server: BenchServer, work: () => Promise<T>): Promise<{ result: T; peakRss: number; samples: number[] }> {
+  const samples: number[] = [];
+  const timer = setInterval(() => samples.push(server.memory().rss), 250);
+  try {
+    const result = await work();
+    return { result, peakRss: Math.max(...samples, server.memory().rss), samples };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function timeQuery(url: string, path: string, runs = 7): Promise<{ cold_ms: number; median_ms: number; p95_ms: number; result: unknown }> {
+  const times: number[] = [];
+  let result: unknown;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    const res = await fetch(url + path);
+    result = await res.json();
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(result)}`);
+    times.push(performance.now() - t);
+  }
+  const warm = times.slice(1).sort((a, b) => a - b);
+  return { cold_ms: round(times[0]!), median_ms: round(percentile(warm, 50)), p95_ms: round(percentile(warm, 95)), result };
+}
+
+async function benchLoghub(): Promise<Record<string, unknown>> {
+  const endMs = Date.now();
+  console.log(`generating ${LINES.toLocaleString()} Loghub lines...`);
+  const gen = loghubBodies(LINES, PER_BODY, { endMs, spanMs: 86_400_000, needle: NEEDLE, needleEvery: 1_000_000 });
+  const server = await startBenchServer({});
+  try {
+    console.log(`ingesting over HTTP with ${CONCURRENCY} connections...`);
+    const { result: sent, peakRss } = await withRss(server, () => sendAll(server.url, gen.bodies, CONCURRENCY));
+    const ingest = {
+      lines: gen.lines,
+      seconds: round(sent.seconds, 2),
+      lines_per_s: Math.round(gen.lines / sent.seconds),
+      mb_per_s_wire: round(gen.wireBytes / sent.seconds / 1e6),
+      mb_per_s_raw: round(gen.rawBytes / sent.seconds / 1e6),
+      retries_429: sent.retries,
+      peak_rss_mb: Math.round(peakRss / 1024 / 1024),
+    };
+    console.log('ingest', ingest);
+
+    const flushStart = performance.now();
+    await fetch(`${server.url}/api/v1/admin/flush`, { method: 'POST' });
+    const onDisk = duSync(server.dataDir);
+    const storage = {
+      raw_bytes: gen.rawBytes,
+      disk_bytes: onDisk,
+      bytes_per_raw_byte: round(onDisk / gen.rawBytes, 3),
+      compaction_after_ingest_ms: Math.round(performance.now() - flushStart),
+    };
+    console.log('storage', storage);
+
+    const range = `from=${endMs - 86_400_000}&to=${endMs}`;
+    const needle = await timeQuery(server.url, `/api/v1/query?q=${NEEDLE}&${range}&limit=100`);
+    const needleHits = (needle.result as { records: unknown[] }).records.length;
+    const common = await timeQuery(server.url, `/api/v1/query?q=block&${range}&limit=100`);
+    const byHour = await timeQuery(server.url, `/api/v1/stats?${range}&step=1h`);
+    const byHourService = await timeQuery(server.url, `/api/v1/stats?${range}&step=1h&by=service`);
+    const topHosts = await timeQuery(server.url, `/api/v1/fields/host/values?${range}&limit=10`);
+    const warnings = await timeQuery(server.url, `/api/v1/query?q=${encodeURIComponent('level>=warning service:hdfs')}&${range}&limit=100`);
+    const total = (byHour.result as { buckets: { count: number }[] }).buckets.reduce((a, b) => a + b.count, 0);
+    const strip = ({ result: _r, ...rest }: { result: unknown }) => rest;
+    const search = {
+      stored_lines: total,
+      needle: { query: NEEDLE, hits: needleHits, ...strip(needle) },
+      common_word: { query: 'block', ...strip(common) },
+      count_by_hour_24h: strip(byHour),
+      count_by_hour_by_service_24h: strip(byHourService),
+      top_values_host: strip(topHosts),
+      filtered_search: { query: 'level>=warning service:hdfs', ...strip(warnings) },
+    };
+    console.log('search', JSON.stringify(search, null, 1));
+    return { ingest, storage, search };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function benchJson(): Promise<Record<string, unknown>> {
+  console.log(`generating ${JSON_LINES.toLocaleString()} synthetic JSON records...`);
+  const gen = syntheticJsonBodies(JSON_LINES, PER_BODY);
+  const server = await startBenchServer({});
+  try {
+    const { result: sent, peakRss } = await withRss(server, () => sendAll(server.url, gen.bodies, CONCURRENCY));
+    const r = {
+      lines: gen.lines,
+      seconds: round(sent.seconds, 2),
+      lines_per_s: Math.round(gen.lines / sent.seconds),
+      mb_per_s_wire: round(gen.wireBytes / sent.seconds / 1e6),
+      peak_rss_mb: Math.round(peakRss / 1024 / 1024),
+    };
+    console.log('json ingest', r);
+    return r;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Probes: send one marked line while background ingest runs, poll until a query returns it. */
+async function benchFreshness(): Promise<Record<string, unknown>> {
+  const server = await startBenchServer({});
+  const background = loghubBodies(400_000, 1000, { spanMs: 60_000 });
+  let stop = false;
+  const bg = (async () => {
+    let i = 0;
+    while (!stop) {
+      await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: background.bodies[i++ % background.bodies.length] });
+      await new Promise((r) => setTimeout(r, 40)); // ~25k lines/s of steady load
+    }
+  })();
+  const latencies: number[] = [];
+  try {
+    for (let probe = 0; probe < 200; probe++) {
+      const marker = `fresh${probe}x${Date.now().toString(36)}`;
+      const t0 = performance.now();
+      await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: JSON.stringify({ message: `probe ${marker}` }) });
+      for (;;) {
+        const res = await fetch(`${server.url}/api/v1/query?q=${marker}&from=now-5m&limit=1`);
+        const body = (await res.json()) as { records: unknown[] };
+        if (body.records.length > 0) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      latencies.push(performance.now() - t0);
+    }
+  } finally {
+    stop = true;
+    await bg;
+    await server.stop();
+  }
+  latencies.sort((a, b) => a - b);
+  const r = { probes: latencies.length, background_lines_per_s: 25_000, p50_ms: round(percentile(latencies, 50)), p99_ms: round(percentile(latencies, 99)), max_ms: round(latencies.at(-1)!) };
+  console.log('freshness', r);
+  return r;
+}
+
+const started = new Date();
+const loghub = await benchLoghub();
+const json = await benchJson();
+const freshness = await benchFreshness();
+const results = {
+  suite: 'foundation',
+  date: started.toISOString(),
+  machine: { cores: (await import('node:os')).cpus().length, node: process.version, note: 'client and server share the machine' },
+  parameters: { loghub_lines: LINES, json_lines: JSON_LINES, concurrency: CONCURRENCY, lines_per_request: PER_BODY },
+  ingest_loghub: loghub.ingest,
+  ingest_json: json,
+  storage: loghub.storage,
+  search: loghub.search,
+  freshness,
+};
+const dir = join(import.meta.dirname, 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, quick ? 'foundation-quick.json' : 'foundation.json');
+writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+console.log(`wrote ${file}`);
+if (!quick) updateBenchmarksDoc(results);
