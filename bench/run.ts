@@ -2,7 +2,9 @@
  * `npm run bench`: the foundation's numbers, end to end over HTTP against a
  * real `cairn server` child process.
  *
- *   ingest     Loghub lines (replicated, varied hosts/timestamps over 24 h) and
+ *   ingest     Loghub lines (replicated, varied hosts/timestamps over 24 h; run
+ *              twice: lines as they are, and with every number varied per
+ *              replica so lines do not repeat) and
  *              synthetic JSON records: lines/s and MB/s acknowledged (durable), RSS
  *   storage    bytes on disk per raw byte of the Loghub text after compaction
  *   search     needle word, common word, count by hour over a day, top values,
@@ -71,10 +73,10 @@ async function timeQuery(url: string, path: string, runs = 7): Promise<{ cold_ms
   return { cold_ms: round(times[0]!), median_ms: round(percentile(warm, 50)), p95_ms: round(percentile(warm, 95)), result };
 }
 
-async function benchLoghub(): Promise<Record<string, unknown>> {
+async function benchLoghub(vary: boolean): Promise<Record<string, unknown>> {
   const endMs = Date.now();
-  console.log(`generating ${LINES.toLocaleString()} Loghub lines...`);
-  const gen = loghubBodies(LINES, PER_BODY, { endMs, spanMs: 86_400_000, needle: NEEDLE, needleEvery: 1_000_000 });
+  console.log(`generating ${LINES.toLocaleString()} Loghub lines (${vary ? 'numbers varied per replica' : 'replicated as is'})...`);
+  const gen = loghubBodies(LINES, PER_BODY, { endMs, spanMs: 86_400_000, needle: NEEDLE, needleEvery: 1_000_000, vary });
   const server = await startBenchServer({});
   try {
     console.log(`ingesting over HTTP with ${CONCURRENCY} connections...`);
@@ -185,7 +187,8 @@ async function benchFreshness(): Promise<Record<string, unknown>> {
 }
 
 const started = new Date();
-const loghub = await benchLoghub();
+const loghub = await benchLoghub(false);
+const varied = await benchLoghub(true);
 const json = await benchJson();
 const freshness = await benchFreshness();
 const results = {
@@ -194,9 +197,12 @@ const results = {
   machine: { cores: (await import('node:os')).cpus().length, node: process.version, note: 'client and server share the machine' },
   parameters: { loghub_lines: LINES, json_lines: JSON_LINES, concurrency: CONCURRENCY, lines_per_request: PER_BODY },
   ingest_loghub: loghub.ingest,
+  ingest_loghub_varied: varied.ingest,
   ingest_json: json,
   storage: loghub.storage,
+  storage_varied: varied.storage,
   search: loghub.search,
+  search_varied: varied.search,
   freshness,
 };
 const dir = join(import.meta.dirname, 'results');

@@ -13,6 +13,21 @@ export interface GeneratedBodies {
   wireBytes: number;
 }
 
+/** Each digit run becomes another number of the same length, determined by (run, replica). */
+export function varyNumbers(line: string, replica: number): string {
+  if (replica === 0) return line;
+  return line.replace(/\d+/g, (digits) => {
+    let h = replica * 2654435761;
+    for (let k = 0; k < digits.length; k++) h = Math.imul(h ^ digits.charCodeAt(k), 16777619) >>> 0;
+    let out = '';
+    for (let k = 0; k < digits.length; k++) {
+      h = Math.imul(h ^ (h >>> 15), 2246822507) >>> 0;
+      out += String(h % 10);
+    }
+    return out;
+  });
+}
+
 const LEVEL = /\b(FATAL|ERROR|WARN(?:ING)?|INFO|DEBUG|TRACE|error|warn|notice|fatal)\b/;
 
 /**
@@ -22,7 +37,7 @@ const LEVEL = /\b(FATAL|ERROR|WARN(?:ING)?|INFO|DEBUG|TRACE|error|warn|notice|fa
 export function loghubBodies(
   total: number,
   perBody: number,
-  opts: { endMs?: number; spanMs?: number; hosts?: number; needle?: string; needleEvery?: number } = {},
+  opts: { endMs?: number; spanMs?: number; hosts?: number; needle?: string; needleEvery?: number; vary?: boolean } = {},
 ): GeneratedBodies {
   const names = datasetNames();
   const data = names.map((n) => loadRawLines(n));
@@ -38,7 +53,12 @@ export function loghubBodies(
   for (let i = 0; i < total; i++) {
     const d = i % names.length;
     const lines = data[d]!;
-    let line = lines[Math.floor(i / names.length) % lines.length]!;
+    const index = Math.floor(i / names.length);
+    let line = lines[index % lines.length]!;
+    // Replicas of the 2k samples repeat whole lines, which dictionary encoding
+    // stores almost for free; `vary` rewrites every number in a replica so each
+    // line is unique (ids, ports, counters differ) while the text keeps its shape.
+    if (opts.vary) line = varyNumbers(line, Math.floor(index / lines.length));
     // A rare token, a few times in the whole set: what a "needle" search looks for.
     if (opts.needle && opts.needleEvery && i % opts.needleEvery === opts.needleEvery >> 1) line = `${line} ${opts.needle}`;
     rawBytes += Buffer.byteLength(line);

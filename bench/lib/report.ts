@@ -10,22 +10,26 @@ type Any = Record<string, any>;
 
 export function foundationTable(r: Any): string {
   const s = r.search;
+  const v = r.search_varied;
+  const both = (a: string, b: string) => `${a} · varied: ${b}`;
+  const ms = (q: Any) => `${q.median_ms} ms (cold ${q.cold_ms})`;
   const rows: [string, string, string][] = [
-    ['Ingest, Loghub lines over HTTP (acknowledged = durable)', `${r.ingest_loghub.lines_per_s.toLocaleString('en')} lines/s, ${r.ingest_loghub.mb_per_s_wire} MB/s`, '≥ 150k lines/s'],
+    ['Ingest, Loghub lines over HTTP (acknowledged = durable)', both(`${r.ingest_loghub.lines_per_s.toLocaleString('en')} lines/s, ${r.ingest_loghub.mb_per_s_wire} MB/s`, `${r.ingest_loghub_varied.lines_per_s.toLocaleString('en')} lines/s`), '≥ 150k lines/s'],
     ['Ingest, synthetic JSON records', `${r.ingest_json.lines_per_s.toLocaleString('en')} lines/s, ${r.ingest_json.mb_per_s_wire} MB/s`, ''],
-    ['Server peak RSS during ingest', `${r.ingest_loghub.peak_rss_mb} MiB (JSON run: ${r.ingest_json.peak_rss_mb} MiB)`, '≤ 1 GiB'],
-    ['Disk per raw byte (Loghub text, after compaction)', `${r.storage.bytes_per_raw_byte}`, '≤ 0.15'],
-    [`Needle search over ${s.stored_lines.toLocaleString('en')} lines`, `${s.needle.median_ms} ms (cold ${s.needle.cold_ms} ms)`, '≤ 1 s'],
-    ['Common-word search, newest 100', `${s.common_word.median_ms} ms (cold ${s.common_word.cold_ms} ms)`, ''],
-    ['Count by hour over a day', `${s.count_by_hour_24h.median_ms} ms`, '≤ 300 ms'],
-    ['Count by hour by service over a day', `${s.count_by_hour_by_service_24h.median_ms} ms`, ''],
-    ['Top 10 hosts over a day', `${s.top_values_host.median_ms} ms`, ''],
-    ['Filtered search (level>=warning service:hdfs)', `${s.filtered_search.median_ms} ms`, ''],
+    ['Server peak RSS during ingest', `${r.ingest_loghub.peak_rss_mb} MiB · varied: ${r.ingest_loghub_varied.peak_rss_mb} MiB · JSON: ${r.ingest_json.peak_rss_mb} MiB`, '≤ 1 GiB'],
+    ['Disk per raw byte (Loghub text, after compaction)', both(`${r.storage.bytes_per_raw_byte}`, `${r.storage_varied.bytes_per_raw_byte}`), '≤ 0.15'],
+    [`Needle search over ${s.stored_lines.toLocaleString('en')} lines`, both(ms(s.needle), ms(v.needle)), '≤ 1 s'],
+    ['Common-word search, newest 100', both(ms(s.common_word), ms(v.common_word)), ''],
+    ['Count by hour over a day', both(ms(s.count_by_hour_24h), ms(v.count_by_hour_24h)), '≤ 300 ms'],
+    ['Count by hour by service over a day', both(ms(s.count_by_hour_by_service_24h), ms(v.count_by_hour_by_service_24h)), ''],
+    ['Top 10 hosts over a day', both(ms(s.top_values_host), ms(v.top_values_host)), ''],
+    ['Filtered search (level>=warning service:hdfs)', both(ms(s.filtered_search), ms(v.filtered_search)), ''],
     ['Ingest-to-queryable latency under load', `p50 ${r.freshness.p50_ms} ms, p99 ${r.freshness.p99_ms} ms`, 'p99 ≤ 1 s'],
   ];
   return [
     BEGIN,
     `Measured ${r.date.slice(0, 10)} on ${r.machine.cores} cores, Node ${r.machine.node}; ${r.machine.note}.`,
+    '"varied": the same run with every number in a replicated line rewritten, so no line repeats (the plain replica repeats 20k distinct lines, which dictionary encoding stores almost for free).',
     `Parameters: ${r.parameters.loghub_lines.toLocaleString('en')} Loghub lines, ${r.parameters.json_lines.toLocaleString('en')} JSON records, ${r.parameters.concurrency} connections, ${r.parameters.lines_per_request} lines per request. Raw data: \`bench/results/foundation.json\`.`,
     '',
     '| measure | result | target |',

@@ -108,6 +108,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
       const size = await store.size();
       metrics.storeBytes.set(size.bytes);
       metrics.storeHeadRows.set(size.headRows);
+      metrics.storeMemoryBytes.set(size.memoryBytes);
     } catch {
       /* the store gauge keeps its last value */
     }

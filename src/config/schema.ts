@@ -87,9 +87,9 @@ export const configSchema = z.strictObject({
     .strictObject({
       type: z.enum(['memory']).default('memory'),
       /** Records waiting for the store, at most; senders get 429 beyond. */
-      max_records: z.number().int().positive().default(500_000),
+      max_records: z.number().int().positive().default(100_000),
       /** Bytes of records waiting for the store, at most. */
-      max_bytes: byteSize().default(256 * 1024 * 1024),
+      max_bytes: byteSize().default(64 * 1024 * 1024),
       /** Records merged into one store commit, at most. */
       batch_records: z.number().int().positive().default(32_768),
       /** Seconds a sender is told to wait when the queue is full. */
@@ -106,7 +106,7 @@ export const configSchema = z.strictObject({
           /** DuckDB worker threads; 0 = one per core. */
           threads: z.number().int().min(0).default(0),
           /** A head table is sealed and compacted after this many rows... */
-          head_max_rows: z.number().int().positive().default(1_000_000),
+          head_max_rows: z.number().int().positive().default(250_000),
           /** ...or this long after its first row. */
           head_max_age: duration().default(60_000),
           /** zstd level of Parquet segments (1-22). */
@@ -114,7 +114,7 @@ export const configSchema = z.strictObject({
           /** Rows per Parquet row group: the unit of pruning inside a segment. */
           segment_row_group_rows: z.number().int().positive().default(122_880),
           /** Segments of one tenant and day are merged while they are smaller than this. */
-          merge_max_rows: z.number().int().positive().default(10_000_000),
+          merge_max_rows: z.number().int().positive().default(4_000_000),
           /** Merge once a tenant and day has this many small segments. */
           merge_min_segments: z.number().int().min(2).default(8),
         })

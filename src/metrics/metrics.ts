@@ -21,6 +21,7 @@ export interface Metrics {
   queueBytes: Gauge<never>;
   storeBytes: Gauge<never>;
   storeHeadRows: Gauge<never>;
+  storeMemoryBytes: Gauge<never>;
   querySeconds: Histogram<'endpoint'>;
 }
 
@@ -70,6 +71,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     queueBytes: new Gauge({ name: 'queue_depth_bytes', help: 'Bytes of records waiting for the store.', registers }),
     storeBytes: new Gauge({ name: 'store_bytes', help: 'Bytes on disk used by the store.', registers }),
     storeHeadRows: new Gauge({ name: 'store_head_rows', help: 'Rows not yet compacted into segments.', registers }),
+    storeMemoryBytes: new Gauge({ name: 'store_memory_bytes', help: "Memory held by the store engine (DuckDB's buffer manager).", registers }),
     querySeconds: new Histogram({
       name: 'query_seconds',
       help: 'Query latency by endpoint.',

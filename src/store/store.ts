@@ -64,8 +64,10 @@ export interface StoreSize {
   segmentRows: number;
   /** Rows not yet compacted. */
   headRows: number;
-  /** DuckDB database file and its WAL. */
+  /** Database files (manifest, heads) and their WALs. */
   databaseBytes: number;
+  /** Memory the store's engine holds (DuckDB's buffer manager), when it can tell. */
+  memoryBytes: number;
 }
 
 export class StoreUnavailableError extends Error {

@@ -176,17 +176,19 @@ test('restart: a head already recorded as compacted is dropped, not counted twic
   await e.append(batch(100, 0));
   await e.flush();
   await e.close();
-  // Recreate what a crash between the manifest commit and the DROP leaves behind.
+  // Recreate what a crash between the manifest commit and deleting the head leaves behind.
   const db = await DuckDBInstance.create(join(dir, 'cairn.duckdb'));
   const c = await db.connect();
   const seg = (await c.runAndReadAll('SELECT path FROM segments')).getRows()[0]![0] as string;
-  await c.run(`CREATE TABLE head_zzz_1 AS SELECT * FROM read_parquet('${join(dir, seg)}')`);
+  await c.run(`ATTACH '${join(dir, 'heads', 'head_zzz_1.duckdb')}' AS head_zzz_1`);
+  await c.run(`CREATE TABLE head_zzz_1.log AS SELECT * FROM read_parquet('${join(dir, seg)}')`);
   await c.run("UPDATE segments SET source_head = 'head_zzz_1'");
   c.closeSync();
   db.closeSync();
   e = new DuckDBEngine(options(dir));
   await e.open();
   assert.equal(await count(e), 100);
+  assert.equal(existsSync(join(dir, 'heads', 'head_zzz_1.duckdb')), false);
   await e.close();
   rmSync(dir, { recursive: true, force: true });
 });

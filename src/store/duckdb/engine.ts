@@ -2,20 +2,25 @@
  * DuckDB storage engine (runs inside the store worker thread).
  *
  * Design note
- * - Head: recent records are appended, batch by batch, to a DuckDB table
- *   `head_<created>_<rand>` through the Appender inside an explicit
- *   transaction; COMMIT writes and fsyncs DuckDB's WAL, and only then is the
- *   batch acknowledged. One head is active; it is sealed after
+ * - Head: recent records are appended, batch by batch, to the table `log` of
+ *   a small DuckDB database of its own, `heads/head_<created>_<rand>.duckdb`,
+ *   ATTACHed to the main one, through the Appender inside an explicit
+ *   transaction; COMMIT writes and fsyncs that database's WAL, and only then is
+ *   the batch acknowledged. One head is active; it is sealed after
  *   `headMaxRows` rows or `headMaxAgeMs`, and a new one takes the appends.
+ *   A head lives in its own file because a DuckDB file never shrinks: heads
+ *   checkpointed into the main file would leave it as large as the largest
+ *   head ever was; a compacted head's file is simply deleted. The main
+ *   database holds only the `segments` manifest.
  * - Segments: a sealed head is compacted per (tenant, UTC day) into a Parquet
  *   file, zstd, sorted by (service, host, unit, ts). The file is written under
  *   tmp/, fsynced and renamed into segments/; then one transaction records it
  *   in the `segments` manifest together with the head it came from
  *   (`source_head`). Small segments of one tenant and day are merged the same
  *   way (new file first, then one transaction swaps manifest rows).
- * - Crash safety: a file not named by the manifest is an orphan of an
+ * - Crash safety: a segment file not named by the manifest is an orphan of an
  *   unfinished compaction and is deleted at start; a head named as some
- *   segment's `source_head` was already compacted and is dropped at start; any
+ *   segment's `source_head` was already compacted and is deleted at start; any
  *   other head is simply compacted again. So nothing is lost and nothing is
  *   counted twice, wherever the process dies.
  * - Queries read the heads plus the segment files that overlap the time range
@@ -39,11 +44,11 @@ import {
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, UTINYINT, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { ColumnBatch } from '../batch.ts';
 import type { AggregateRequest, AggregateRow, Measure, PartitionInfo, SearchRequest, StoreSize } from '../store.ts';
 import type { LogRecord, Os, RecordType } from '../../record/record.ts';
-import { SqlParams, compileWhere, fieldSql } from '../../query/compile-duckdb.ts';
+import { SqlParams, compileWhere, fieldSql, type SqlType } from '../../query/compile-duckdb.ts';
 import { dayOf } from '../../record/time.ts';
 
 export interface EngineOptions {
@@ -69,6 +74,7 @@ const HEAD_DDL =
   'correlation_id VARCHAR, template_id VARCHAR, attrs VARCHAR, raw VARCHAR)';
 const SORT_ORDER = 'service, host, unit, ts';
 const MAX_QUERY_CONNECTIONS = 8;
+const DUCKDB_TYPES: Record<SqlType, DuckDBType> = { BIGINT, DOUBLE, VARCHAR, BOOLEAN, UTINYINT };
 
 interface Head {
   name: string;
@@ -145,6 +151,8 @@ export class DuckDBEngine {
   /** Set after a fatal DuckDB error: every write fails until reopened. */
   private failure: Error | null = null;
   private readonly running = new Map<number, DuckDBConnection>();
+  /** DuckDB's buffer-manager memory, sampled every tick (for metrics). */
+  private memoryBytes = 0;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -156,6 +164,9 @@ export class DuckDBEngine {
   private get tmpDir(): string {
     return join(this.opts.dir, 'tmp');
   }
+  private get headsDir(): string {
+    return join(this.opts.dir, 'heads');
+  }
   private get dbPath(): string {
     return join(this.opts.dir, 'cairn.duckdb');
   }
@@ -166,13 +177,14 @@ export class DuckDBEngine {
 
   async open(): Promise<void> {
     mkdirSync(this.segmentsDir, { recursive: true });
+    mkdirSync(this.headsDir, { recursive: true });
     rmSync(this.tmpDir, { recursive: true, force: true });
     mkdirSync(this.tmpDir, { recursive: true });
     const options: Record<string, string> = {
       memory_limit: `${Math.floor(this.opts.memoryLimitBytes / (1024 * 1024))}MB`,
       temp_directory: join(this.opts.dir, 'spill'),
-      // Checkpoints are run after compactions, when heads have just been dropped
-      // and there is little to write; this threshold is only the backstop.
+      // A head's WAL is never checkpointed in normal operation: the head is
+      // compacted to Parquet and its file deleted first. This is the backstop.
       checkpoint_threshold: '1GB',
       preserve_insertion_order: 'true',
     };
@@ -222,21 +234,25 @@ export class DuckDBEngine {
     }
     if (orphans > 0) this.log('warn', 'deleted segment files of unfinished compactions', { files: orphans });
 
-    const tables = await this.writer.runAndReadAll(
-      "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'head\\_%' ESCAPE '\\' ORDER BY table_name",
-    );
-    for (const [name] of tables.getRows() as [string][]) {
+    for (const entry of readdirSync(this.headsDir)) {
+      if (!entry.endsWith('.duckdb')) continue;
+      const name = entry.slice(0, -'.duckdb'.length);
       if (compactedHeads.has(name)) {
-        await this.writer.run(`DROP TABLE ${name}`);
-        this.log('info', 'dropped a head that was already compacted', { head: name });
+        this.deleteHeadFiles(name);
+        this.log('info', 'deleted a head that was already compacted', { head: name });
         continue;
       }
-      const stats = await this.writer.runAndReadAll(
-        `SELECT count(*), min(ts), max(ts), list(DISTINCT tenant) FROM ${name}`,
+      await this.writer.run(`ATTACH ${sqlString(join(this.headsDir, entry))} AS ${name}`);
+      const hasTable = await this.writer.runAndReadAll(
+        `SELECT count(*) FROM duckdb_tables() WHERE database_name = ${sqlString(name)} AND table_name = 'log'`,
       );
-      const [count, minTs, maxTs, tenants] = stats.getRows()[0] as [bigint, bigint | null, bigint | null, { items: string[] } | null];
+      const stats = (hasTable.getRows()[0]![0] as bigint) > 0n
+        ? await this.writer.runAndReadAll(`SELECT count(*), min(ts), max(ts), list(DISTINCT tenant) FROM ${name}.log`)
+        : null;
+      const [count, minTs, maxTs, tenants] = (stats?.getRows()[0] ?? [0n, null, null, null]) as [bigint, bigint | null, bigint | null, { items: string[] } | null];
       if (count === 0n) {
-        await this.writer.run(`DROP TABLE ${name}`);
+        await this.writer.run(`DETACH ${name}`);
+        this.deleteHeadFiles(name);
         continue;
       }
       this.heads.push({
@@ -249,23 +265,32 @@ export class DuckDBEngine {
         readers: 0,
         retired: false,
       });
-      this.log('info', 'recovered head from the write-ahead log', { head: name, rows: Number(count) });
+      this.log('info', 'recovered head from its write-ahead log', { head: name, rows: Number(count) });
     }
+  }
+
+  private deleteHeadFiles(name: string): void {
+    for (const suffix of ['.duckdb', '.duckdb.wal']) rmSync(join(this.headsDir, name + suffix), { force: true });
   }
 
   private async startHead(): Promise<void> {
     const name = newName('head');
-    await this.writer.run(`CREATE TABLE ${name} ${HEAD_DDL}`);
+    await this.writer.run(`ATTACH ${sqlString(join(this.headsDir, `${name}.duckdb`))} AS ${name}`);
+    await this.writer.run(`CREATE TABLE ${name}.log ${HEAD_DDL}`);
     const head: Head = {
       name, rows: 0, createdAt: Date.now(), minTs: 0n, maxTs: 0n, tenants: new Set(), readers: 0, retired: false,
     };
     this.heads.push(head);
     this.active = head;
-    this.appender = await this.writer.createAppender(name);
+    this.appender = await this.writer.createAppender('log', 'main', name);
   }
 
   private tick(): void {
     if (this.closed || this.failure) return;
+    this.compactor
+      .runAndReadAll('SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()')
+      .then((r) => (this.memoryBytes = Number(r.getRows()[0]![0] ?? 0)))
+      .catch(() => undefined);
     if (this.active.rows > 0 && Date.now() - this.active.createdAt >= this.opts.headMaxAgeMs) {
       void this.writeLock
         .run(() => this.rotateIfDue())
@@ -391,7 +416,7 @@ export class DuckDBEngine {
   private async compactHead(head: Head): Promise<void> {
     const started = performance.now();
     const parts = await this.compactor.runAndReadAll(
-      `SELECT tenant, (ts // ${DAY_NS})::INTEGER AS day, count(*), min(ts), max(ts) FROM ${head.name} GROUP BY ALL ORDER BY ALL`,
+      `SELECT tenant, (ts // ${DAY_NS})::INTEGER AS day, count(*), min(ts), max(ts) FROM ${head.name}.log GROUP BY ALL ORDER BY ALL`,
     );
     const created: Segment[] = [];
     try {
@@ -400,7 +425,7 @@ export class DuckDBEngine {
         const seg = await this.writeSegment(
           tenant,
           day,
-          `SELECT ${COLUMNS} FROM ${head.name} WHERE tenant = ${sqlString(tenant)} AND ts >= ${from} AND ts < ${from + DAY_NS} ORDER BY ${SORT_ORDER}`,
+          `SELECT ${COLUMNS} FROM ${head.name}.log WHERE tenant = ${sqlString(tenant)} AND ts >= ${from} AND ts < ${from + DAY_NS} ORDER BY ${SORT_ORDER}`,
           Number(count),
           minTs,
           maxTs,
@@ -553,9 +578,12 @@ export class DuckDBEngine {
     for (const s of segs) rmSync(join(this.opts.dir, s.path), { force: true });
     if (heads.length === 0) return;
     await this.writeLock.run(async () => {
-      for (const h of heads) await this.writer.run(`DROP TABLE IF EXISTS ${h.name}`);
-      // The dropped heads were most of the WAL; a checkpoint now is cheap and
-      // keeps the WAL (and the replay after a crash) short.
+      for (const h of heads) {
+        // Dropping the table first leaves DETACH's checkpoint nothing to write.
+        await this.writer.run(`DROP TABLE IF EXISTS ${h.name}.log`);
+        await this.writer.run(`DETACH ${h.name}`);
+        this.deleteHeadFiles(h.name);
+      }
       await this.writer.run('CHECKPOINT').catch((err) => this.log('warn', 'checkpoint deferred', { err: String(err) }));
     });
   }
@@ -590,7 +618,7 @@ export class DuckDBEngine {
     if (!heads.includes(this.active)) heads.push(this.active);
     for (const h of heads) h.readers++;
     for (const s of segs) s.readers++;
-    const parts = heads.map((h) => `SELECT ${COLUMNS} FROM ${h.name}`);
+    const parts = heads.map((h) => `SELECT ${COLUMNS} FROM ${h.name}.log`);
     if (segs.length > 0) {
       const files = segs.map((s) => sqlString(join(this.opts.dir, s.path))).join(', ');
       parts.push(`SELECT ${COLUMNS} FROM read_parquet([${files}])`);
@@ -621,7 +649,7 @@ export class DuckDBEngine {
     try {
       const params = new SqlParams();
       const sql = build(plan.sql, params);
-      const reader = await conn.runAndReadAll(sql, params.values as DuckDBValue[]);
+      const reader = await conn.runAndReadAll(sql, params.values as DuckDBValue[], params.types.map((t) => DUCKDB_TYPES[t]));
       return reader.getRows();
     } finally {
       this.running.delete(requestId);
@@ -714,7 +742,7 @@ export class DuckDBEngine {
     for (const h of this.heads) {
       if (h.retired || h.rows === 0) continue;
       const r = await this.compactor.runAndReadAll(
-        `SELECT tenant, (ts // ${DAY_NS})::INTEGER, count(*), min(ts), max(ts) FROM ${h.name} ` +
+        `SELECT tenant, (ts // ${DAY_NS})::INTEGER, count(*), min(ts), max(ts) FROM ${h.name}.log ` +
           `${tenant ? `WHERE tenant = ${sqlString(tenant)}` : ''} GROUP BY ALL`,
       );
       for (const [t, day, count, min, max] of r.getRows() as [string, number, bigint, bigint, bigint][]) {
@@ -729,23 +757,27 @@ export class DuckDBEngine {
     if (!Number.isFinite(dayNum)) throw new Error(`not a day: ${day}`);
     const from = BigInt(dayNum) * DAY_NS;
     return this.writeLock.run(async () => {
+      // One transaction may write only one database, so the manifest and each
+      // head are separate steps; each is idempotent, so a failure part-way is
+      // finished by running the same drop again.
       let removed = 0;
       const victims = this.segments.filter((s) => !s.retired && s.tenant === tenant && s.day === dayNum);
       await this.writer.run('BEGIN TRANSACTION');
       try {
         for (const s of victims) await this.writer.run('DELETE FROM segments WHERE id = $1', [s.id]);
-        for (const h of this.heads) {
-          if (h.retired || !h.tenants.has(tenant)) continue;
-          const r = await this.writer.run(
-            `DELETE FROM ${h.name} WHERE tenant = $1 AND ts >= $2 AND ts < $3`,
-            [tenant, from, from + DAY_NS],
-          );
-          removed += Number(r.rowsChanged);
-        }
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
         throw err;
+      }
+      for (const h of this.heads) {
+        if (h.retired || !h.tenants.has(tenant)) continue;
+        const r = await this.writer.run(`DELETE FROM ${h.name}.log WHERE tenant = $1 AND ts >= $2 AND ts < $3`, [
+          tenant,
+          from,
+          from + DAY_NS,
+        ]);
+        removed += Number(r.rowsChanged);
       }
       for (const s of victims) {
         s.retired = true;
@@ -766,14 +798,15 @@ export class DuckDBEngine {
     let headRows = 0;
     for (const h of this.heads) if (!h.retired) headRows += h.rows;
     let databaseBytes = 0;
-    for (const f of [this.dbPath, `${this.dbPath}.wal`]) {
+    const files = [this.dbPath, `${this.dbPath}.wal`, ...readdirSync(this.headsDir).map((f) => join(this.headsDir, f))];
+    for (const f of files) {
       try {
         databaseBytes += statSync(f).size;
       } catch {
-        /* no WAL right after a checkpoint */
+        /* no WAL right after a checkpoint; a head deleted meanwhile */
       }
     }
-    return { bytes: segmentBytes + databaseBytes, segmentBytes, segmentRows, headRows, databaseBytes };
+    return { bytes: segmentBytes + databaseBytes, segmentBytes, segmentRows, headRows, databaseBytes, memoryBytes: this.memoryBytes };
   }
 
   /** Seals the active head and waits until every sealed head and due merge is done. */
