@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { parseByteSize, parseDurationMs } from '../util/duration.ts';
 
 export const duration = (what = 'a duration such as 500ms, 30s, 5m, 1h, 7d') =>
-  z.union([z.string(), z.number()]).transform((value, ctx) => {
+  z.union([z.string(), z.number()]).meta({ format: 'duration' }).transform((value, ctx) => {
     const ms = typeof value === 'number' ? value * 1000 : parseDurationMs(value);
     if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
       ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${JSON.stringify(value)}` });
@@ -18,7 +18,7 @@ export const duration = (what = 'a duration such as 500ms, 30s, 5m, 1h, 7d') =>
   });
 
 export const byteSize = () =>
-  z.union([z.string(), z.number()]).transform((value, ctx) => {
+  z.union([z.string(), z.number()]).meta({ format: 'size' }).transform((value, ctx) => {
     const bytes = parseByteSize(value);
     if (bytes === undefined) {
       ctx.addIssue({ code: 'custom', message: `expected a size such as 512KiB, 16MiB or 1GiB, got ${JSON.stringify(value)}` });
@@ -40,100 +40,68 @@ export const tenantName = () =>
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
-      /** Where the HTTP API, ingest endpoints and UI listen. */
-      listen: hostPort().default('127.0.0.1:7480'),
-      /** Everything Cairn keeps: the store, tokens, state. */
-      data_dir: z.string().min(1).default('./data'),
-      /** Time allowed for in-flight requests and the queue to drain at shutdown. */
-      shutdown_timeout: duration().default(10_000),
+      listen: hostPort().default('127.0.0.1:7480').describe('Where the HTTP API, ingest endpoints and UI listen.'),
+      data_dir: z.string().min(1).default('./data').describe('Everything Cairn keeps: the store, tokens, state.'),
+      shutdown_timeout: duration().prefault('10s').describe('Time allowed for in-flight requests and the queue to drain at shutdown.'),
     })
     .prefault({}),
   auth: z
     .strictObject({
-      /**
-       * token: every request needs a token. open: no tokens, everything is the
-       * `open_tenant` (allowed only on a loopback address). auto: open on
-       * loopback, token otherwise.
-       */
-      mode: z.enum(['auto', 'token', 'open']).default('auto'),
-      open_tenant: tenantName().default('default'),
+      mode: z.enum(['auto', 'token', 'open']).default('auto').describe('token: every request needs a token. open: no tokens, everything is the `open_tenant` (allowed only on a loopback address). auto: open on loopback, token otherwise.'),
+      open_tenant: tenantName().default('default').describe('The tenant of everything in open mode.'),
     })
     .prefault({}),
   ingest: z
     .strictObject({
-      /** Largest accepted line/record (bytes of its JSON or text). */
-      max_line_bytes: byteSize().default(256 * 1024),
-      /** What to do with a longer line: reject it, or cut it and mark it `truncated`. */
-      oversize_action: z.enum(['reject', 'truncate']).default('reject'),
-      /** Largest request body after decompression (413 above). */
-      max_body_bytes: byteSize().default(32 * 1024 * 1024),
-      /** Timestamps further ahead than this are clock skew. */
-      max_future: duration().default(3_600_000),
-      /** Timestamps older than this are refused or clamped; 0 accepts any age (imports of old logs). */
-      max_past: duration().default(0),
-      /** reject: the line is an error; clamp: ts becomes the receipt time, the original is kept in attrs.original_ts. */
-      timestamp_action: z.enum(['reject', 'clamp']).default('clamp'),
-      /** Keep the original line in `raw`. */
-      keep_raw: z.boolean().default(false),
-      /** Records per second a tenant may send, summed over all sources; 0 is no limit. */
-      tenant_rate_limit: z.number().min(0).default(0),
-      /** Records a tenant may send at once above its rate (the bucket size); 0 means one second's worth. */
-      tenant_burst: z.number().int().min(0).default(0),
+      max_line_bytes: byteSize().prefault('256KiB').describe('Largest accepted line/record (bytes of its JSON or text).'),
+      oversize_action: z.enum(['reject', 'truncate']).default('reject').describe('What to do with a longer line: reject it, or cut it and mark it `truncated`.'),
+      max_body_bytes: byteSize().prefault('32MiB').describe('Largest request body after decompression (413 above).'),
+      max_future: duration().prefault('1h').describe('Timestamps further ahead than this are clock skew.'),
+      max_past: duration().prefault('0s').describe('Timestamps older than this are refused or clamped; 0 accepts any age (imports of old logs).'),
+      timestamp_action: z.enum(['reject', 'clamp']).default('clamp').describe('reject: the line is an error; clamp: ts becomes the receipt time, the original is kept in attrs.original_ts.'),
+      keep_raw: z.boolean().default(false).describe('Keep the original line in `raw`.'),
+      tenant_rate_limit: z.number().min(0).default(0).describe('Records per second a tenant may send, summed over all sources; 0 is no limit.'),
+      tenant_burst: z.number().int().min(0).default(0).describe('Records a tenant may send at once above its rate (the bucket size); 0 means one second\'s worth.'),
     })
     .prefault({}),
-  /** Listeners and options of each ingest protocol (see docs/protocols/). */
-  sources: z.strictObject({}).prefault({}),
+  sources: z.strictObject({}).prefault({}).describe('Listeners and options of each ingest protocol (see docs/protocols/).'),
   queue: z
     .strictObject({
-      type: z.enum(['memory']).default('memory'),
-      /** Records waiting for the store, at most; senders get 429 beyond. */
-      max_records: z.number().int().positive().default(100_000),
-      /** Bytes of records waiting for the store, at most. */
-      max_bytes: byteSize().default(64 * 1024 * 1024),
-      /** Records merged into one store commit, at most. */
-      batch_records: z.number().int().positive().default(32_768),
-      /** Seconds a sender is told to wait when the queue is full. */
-      retry_after_seconds: z.number().int().positive().default(1),
+      type: z.enum(['memory']).default('memory').describe('Queue between ingest and the store: memory (in-process, bounded).'),
+      max_records: z.number().int().positive().default(100_000).describe('Records waiting for the store, at most; senders get 429 beyond.'),
+      max_bytes: byteSize().prefault('64MiB').describe('Bytes of records waiting for the store, at most.'),
+      batch_records: z.number().int().positive().default(32_768).describe('Records merged into one store commit, at most.'),
+      retry_after_seconds: z.number().int().positive().default(1).describe('Seconds a sender is told to wait when the queue is full.'),
     })
     .prefault({}),
   store: z
     .strictObject({
-      type: z.enum(['duckdb']).default('duckdb'),
+      type: z.enum(['duckdb']).default('duckdb').describe('Store backend: duckdb (embedded: DuckDB heads + Parquet segments).'),
       duckdb: z
         .strictObject({
-          /** DuckDB's memory limit (buffer pool); the process needs some more. */
-          memory_limit: byteSize().default(512 * 1024 * 1024),
-          /** DuckDB worker threads; 0 = one per core. */
-          threads: z.number().int().min(0).default(0),
-          /** A head table is sealed and compacted after this many rows... */
-          head_max_rows: z.number().int().positive().default(250_000),
-          /** ...or this long after its first row. */
-          head_max_age: duration().default(60_000),
-          /** zstd level of Parquet segments (1-22). */
-          segment_zstd_level: z.number().int().min(1).max(22).default(9),
-          /** Rows per Parquet row group: the unit of pruning inside a segment. */
-          segment_row_group_rows: z.number().int().positive().default(122_880),
-          /** Segments of one tenant and day are merged while they are smaller than this. */
-          merge_max_rows: z.number().int().positive().default(4_000_000),
-          /** Merge once a tenant and day has this many small segments. */
-          merge_min_segments: z.number().int().min(2).default(8),
+          memory_limit: byteSize().prefault('512MiB').describe('DuckDB\'s memory limit (buffer pool); the process needs some more.'),
+          threads: z.number().int().min(0).default(0).describe('DuckDB worker threads; 0 = one per core.'),
+          head_max_rows: z.number().int().positive().default(250_000).describe('A head table is sealed and compacted after this many rows...'),
+          head_max_age: duration().prefault('60s').describe('...or this long after its first row.'),
+          segment_zstd_level: z.number().int().min(1).max(22).default(9).describe('zstd level of Parquet segments (1-22).'),
+          segment_row_group_rows: z.number().int().positive().default(122_880).describe('Rows per Parquet row group: the unit of pruning inside a segment.'),
+          merge_max_rows: z.number().int().positive().default(4_000_000).describe('Segments of one tenant and day are merged while they are smaller than this.'),
+          merge_min_segments: z.number().int().min(2).default(8).describe('Merge once a tenant and day has this many small segments.'),
         })
         .prefault({}),
     })
     .prefault({}),
   query: z
     .strictObject({
-      default_limit: z.number().int().positive().default(100),
-      max_limit: z.number().int().positive().default(10_000),
-      /** A query running longer is cancelled and answered with 503. */
-      timeout: duration().default(30_000),
-      /** Default range when `from` is not given. */
-      default_range: duration().default(3_600_000),
+      default_limit: z.number().int().positive().default(100).describe('Records a search returns when `limit` is not given.'),
+      max_limit: z.number().int().positive().default(10_000).describe('Largest `limit` a search accepts (400 above).'),
+      timeout: duration().prefault('30s').describe('A query running longer is cancelled and answered with 503.'),
+      default_range: duration().prefault('1h').describe('Default range when `from` is not given.'),
     })
     .prefault({}),
   log: z
     .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe("Cairn's own log level (JSON lines on stderr)."),
     })
     .prefault({}),
 });
