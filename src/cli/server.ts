@@ -36,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   const logger = createLogger(config.log.level);
   const server = await startServer(config, logger);
-  console.log(`Cairn is running: ${server.url} (API; UI at ${server.url}/) — data in ${config.server.data_dir}`);
+  console.log(`Cairn is running at ${server.url} — data in ${config.server.data_dir}`);
   logger.info({ url: server.url, data: config.server.data_dir, auth: server.auth.mode }, 'cairn server started');
   await new Promise<void>((resolve) => {
     let stopping = false;
