@@ -203,3 +203,19 @@ test('a bad regex is an error for that query, not for the store', async () => {
   await e.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('uncompacted rows stay bounded when appends outpace compaction', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { headMaxRows: 20, mergeMinSegments: 1000 }));
+  await e.open();
+  let worst = 0;
+  for (let i = 0; i < 60; i++) {
+    await e.append(batch(20, i * 20));
+    worst = Math.max(worst, e.size().headRows);
+  }
+  assert.ok(worst <= 4 * 20 + 20, `head rows reached ${worst}`);
+  await e.flush();
+  assert.equal(await count(e), 1200);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -44,6 +44,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { getHeapStatistics } from 'node:v8';
 import { BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, UTINYINT, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { ColumnBatch } from '../batch.ts';
 import type { AggregateRequest, AggregateRow, Measure, PartitionInfo, SearchRequest, StoreSize } from '../store.ts';
@@ -314,7 +315,28 @@ export class DuckDBEngine {
 
   // ---------------------------------------------------------------- appends
 
-  append(b: ColumnBatch): Promise<void> {
+  /** Rows in heads not yet compacted (the active one included). */
+  private pendingRows(): number {
+    let n = 0;
+    for (const h of this.heads) if (!h.retired) n += h.rows;
+    return n;
+  }
+
+  /**
+   * When compaction falls behind ingest, sealed heads pile up in memory. Past
+   * four heads' worth of rows, appends wait for compaction; the queue then
+   * fills and senders get 429: memory stays bounded, nothing is dropped.
+   */
+  private async waitForCompaction(): Promise<void> {
+    const limit = this.opts.headMaxRows * 4;
+    while (this.pendingRows() > limit && !this.closed && !this.failure) {
+      this.kickCompaction();
+      await (this.compacting ?? new Promise((r) => setTimeout(r, 20)));
+    }
+  }
+
+  async append(b: ColumnBatch): Promise<void> {
+    await this.waitForCompaction();
     return this.writeLock.run(async () => {
       if (this.failure) throw this.failure;
       if (this.closed) throw new Error('store is closed');
@@ -806,7 +828,15 @@ export class DuckDBEngine {
         /* no WAL right after a checkpoint; a head deleted meanwhile */
       }
     }
-    return { bytes: segmentBytes + databaseBytes, segmentBytes, segmentRows, headRows, databaseBytes, memoryBytes: this.memoryBytes };
+    const heap = getHeapStatistics();
+    return {
+      bytes: segmentBytes + databaseBytes,
+      segmentBytes,
+      segmentRows,
+      headRows,
+      databaseBytes,
+      memoryBytes: this.memoryBytes + heap.total_heap_size + heap.external_memory,
+    };
   }
 
   /** Seals the active head and waits until every sealed head and due merge is done. */
