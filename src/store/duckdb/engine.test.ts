@@ -219,3 +219,27 @@ test('uncompacted rows stay bounded when appends outpace compaction', async () =
   await e.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('search reads newest sources first, stops early, and still finds rare matches in old ones', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { headMaxRows: 100, mergeMinSegments: 1000, searchGroupRows: 100 }));
+  await e.open();
+  for (let i = 0; i < 10; i++) await e.append(batch(100, i * 100));
+  await e.flush();
+  await e.append(batch(50, 1000)); // newest records stay in the head
+  const newest = await e.search(1, { ...everything, where: ALL, limit: 5, order: 'desc' });
+  assert.deepEqual(newest.map((r) => r.attrs.seq), [1049, 1048, 1047, 1046, 1045]);
+  const oldest = await e.search(1, { ...everything, where: ALL, limit: 3, order: 'asc' });
+  assert.deepEqual(oldest.map((r) => r.attrs.seq), [0, 1, 2]);
+  // Matches spread over every segment: the top 3 come from the newest ones, in order.
+  const spread = await e.search(1, { ...everything, where: parseSearch('timeout'), limit: 3, order: 'desc' });
+  assert.deepEqual(spread.map((r) => r.attrs.seq), [1040, 1030, 1020]);
+  // One match in the oldest segment only.
+  const rare = await e.search(1, { ...everything, where: parseSearch('"request 7 ok"'), limit: 10, order: 'desc' });
+  assert.deepEqual(rare.map((r) => r.attrs.seq), [7]);
+  const many = await e.search(1, { ...everything, where: parseSearch('timeout'), limit: 1000, order: 'desc' });
+  assert.equal(many.length, 105);
+  assert.ok(many.every((r, i) => i === 0 || r.ts < many[i - 1]!.ts));
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});

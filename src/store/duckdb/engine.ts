@@ -62,6 +62,8 @@ export interface EngineOptions {
   rowGroupRows: number;
   mergeMaxRows: number;
   mergeMinSegments: number;
+  /** Rows a search reads per step, newest sources first (default 2M; small in tests). */
+  searchGroupRows?: number;
   /** Called for events worth a log line (compactions, recoveries, errors). */
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -75,6 +77,7 @@ const HEAD_DDL =
   'correlation_id VARCHAR, template_id VARCHAR, attrs VARCHAR, raw VARCHAR)';
 const SORT_ORDER = 'service, host, unit, ts';
 const MAX_QUERY_CONNECTIONS = 8;
+const SEARCH_GROUP_ROWS = 2_000_000;
 const DUCKDB_TYPES: Record<SqlType, DuckDBType> = { BIGINT, DOUBLE, VARCHAR, BOOLEAN, UTINYINT };
 
 interface Head {
@@ -628,19 +631,27 @@ export class DuckDBEngine {
     else this.idleQueryConns.push(c);
   }
 
-  /** The relation holding a tenant's records for a range: heads and the overlapping segment files. */
-  private plan(tenant: string, fromNs: bigint, toNs: bigint): { sql: string; release: () => void } {
+  /** The heads and segment files that may hold a tenant's records in a range. */
+  private sourcesFor(tenant: string, fromNs: bigint, toNs: bigint): { heads: Head[]; segs: Segment[] } {
     const heads = this.heads.filter(
       (h) => !h.retired && h.rows > 0 && h.tenants.has(tenant) && h.maxTs >= fromNs && h.minTs <= toNs,
     );
     const segs = this.segments.filter(
       (s) => !s.retired && s.tenant === tenant && s.maxTs >= fromNs && s.minTs <= toNs,
     );
-    // The active head is read even when empty so the relation always has the right columns.
-    if (!heads.includes(this.active)) heads.push(this.active);
-    for (const h of heads) h.readers++;
+    return { heads, segs };
+  }
+
+  /**
+   * One relation over some heads and segment files, holding a reader count on
+   * each until released. The active head is read even when it has nothing for
+   * the range, so the relation always has the right columns.
+   */
+  private plan(heads: Head[], segs: Segment[]): { sql: string; release: () => void } {
+    const all = heads.length === 0 && segs.length === 0 ? [this.active] : heads;
+    for (const h of all) h.readers++;
     for (const s of segs) s.readers++;
-    const parts = heads.map((h) => `SELECT ${COLUMNS} FROM ${h.name}.log`);
+    const parts = all.map((h) => `SELECT ${COLUMNS} FROM ${h.name}.log`);
     if (segs.length > 0) {
       const files = segs.map((s) => sqlString(join(this.opts.dir, s.path))).join(', ');
       parts.push(`SELECT ${COLUMNS} FROM read_parquet([${files}])`);
@@ -651,7 +662,7 @@ export class DuckDBEngine {
       release: () => {
         if (released) return;
         released = true;
-        for (const h of heads) h.readers--;
+        for (const h of all) h.readers--;
         for (const s of segs) s.readers--;
       },
     };
@@ -659,13 +670,12 @@ export class DuckDBEngine {
 
   private async runQuery(
     requestId: number,
-    tenant: string,
-    fromNs: bigint,
-    toNs: bigint,
+    heads: Head[],
+    segs: Segment[],
     build: (relation: string, params: SqlParams) => string,
   ): Promise<DuckDBValue[][]> {
     if (this.closed) throw new Error('store is closed');
-    const plan = this.plan(tenant, fromNs, toNs);
+    const plan = this.plan(heads, segs);
     const conn = await this.acquireConn();
     this.running.set(requestId, conn);
     try {
@@ -690,20 +700,59 @@ export class DuckDBEngine {
     return `tenant = ${params.add(req.tenant)} AND ts >= ${params.add(req.fromNs)} AND ts <= ${params.add(req.toNs)}`;
   }
 
+  /**
+   * The newest (or oldest) `limit` matches. Sources are read in time order, a
+   * few at a time, and reading stops as soon as no unread source can hold a
+   * record that would still make the cut: a common word is answered from the
+   * newest segment alone; only a rare one reads everything.
+   */
   async search(requestId: number, req: Omit<SearchRequest, 'signal'>): Promise<LogRecord[]> {
-    const rows = await this.runQuery(requestId, req.tenant, req.fromNs, req.toNs, (relation, params) => {
-      const range = this.rangeWhere(req, params);
-      const where = compileWhere(req.where, params);
-      const order = req.order === 'asc' ? 'ASC' : 'DESC';
-      return `SELECT ${COLUMNS} FROM (${relation}) WHERE ${range} AND (${where}) ORDER BY ts ${order} LIMIT ${Math.max(0, Math.floor(req.limit))}`;
-    });
-    return rows.map(rowToRecord);
+    const limit = Math.max(0, Math.floor(req.limit));
+    if (limit === 0) return [];
+    const groupRows = this.opts.searchGroupRows ?? SEARCH_GROUP_ROWS;
+    const desc = req.order !== 'asc';
+    const { heads, segs } = this.sourcesFor(req.tenant, req.fromNs, req.toNs);
+    type Source = { head?: Head; seg?: Segment; minTs: bigint; maxTs: bigint; rows: number };
+    const sources: Source[] = [
+      ...heads.map((h) => ({ head: h, minTs: h.minTs, maxTs: h.maxTs, rows: h.rows })),
+      ...segs.map((s) => ({ seg: s, minTs: s.minTs, maxTs: s.maxTs, rows: s.rows })),
+    ];
+    sources.sort((a, b) => (desc ? (a.maxTs < b.maxTs ? 1 : a.maxTs > b.maxTs ? -1 : 0) : a.minTs < b.minTs ? -1 : a.minTs > b.minTs ? 1 : 0));
+    let found: LogRecord[] = [];
+    let next = 0;
+    do {
+      const group: Source[] = [];
+      let rows = 0;
+      while (next < sources.length && (group.length === 0 || rows < groupRows)) {
+        const src = sources[next++]!;
+        group.push(src);
+        rows += src.rows;
+      }
+      const batch = await this.runQuery(
+        requestId,
+        group.flatMap((g) => (g.head ? [g.head] : [])),
+        group.flatMap((g) => (g.seg ? [g.seg] : [])),
+        (relation, params) => {
+          const range = this.rangeWhere(req, params);
+          const where = compileWhere(req.where, params);
+          return `SELECT ${COLUMNS} FROM (${relation}) WHERE ${range} AND (${where}) ORDER BY ts ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`;
+        },
+      );
+      found = mergeByTs(found, batch.map(rowToRecord), limit, desc);
+      if (found.length < limit || next >= sources.length) continue;
+      // The cut-off: a record must be newer (older) than this to enter the top.
+      const edge = found[found.length - 1]!.ts;
+      const rest = sources.slice(next);
+      if (desc ? rest.every((s) => s.maxTs < edge) : rest.every((s) => s.minTs > edge)) break;
+    } while (next < sources.length);
+    return found;
   }
 
   async aggregate(requestId: number, req: Omit<AggregateRequest, 'signal'>): Promise<AggregateRow[]> {
     const step = req.stepNs;
     const groupCount = req.groupBy.length;
-    const rows = await this.runQuery(requestId, req.tenant, req.fromNs, req.toNs, (relation, params) => {
+    const { heads, segs } = this.sourcesFor(req.tenant, req.fromNs, req.toNs);
+    const rows = await this.runQuery(requestId, heads, segs, (relation, params) => {
       const range = this.rangeWhere(req, params);
       const where = compileWhere(req.where, params);
       const groupCols = req.groupBy.map((f, i) => `${fieldSql(f, params)} AS g${i}`);
@@ -869,6 +918,14 @@ export class DuckDBEngine {
     this.compactor.closeSync();
     this.instance.closeSync();
   }
+}
+
+/** Merges two runs already in ts order into the first `limit` records. */
+function mergeByTs(a: LogRecord[], b: LogRecord[], limit: number, desc: boolean): LogRecord[] {
+  if (a.length === 0) return b.slice(0, limit);
+  const all = a.concat(b);
+  all.sort((x, y) => (x.ts === y.ts ? 0 : (x.ts < y.ts) === desc ? 1 : -1));
+  return all.slice(0, limit);
 }
 
 function appendNullable(a: DuckDBAppender, v: string | null | undefined): void {
