@@ -85,7 +85,7 @@ export const configSchema = z.strictObject({
           head_max_age: duration().prefault('60s').describe('...or this long after its first row.'),
           segment_zstd_level: z.number().int().min(1).max(22).default(9).describe('zstd level of Parquet segments (1-22).'),
           segment_row_group_rows: z.number().int().positive().default(122_880).describe('Rows per Parquet row group: the unit of pruning inside a segment.'),
-          merge_max_rows: z.number().int().positive().default(4_000_000).describe('Segments of one tenant and day are merged while they are smaller than this.'),
+          merge_max_rows: z.number().int().positive().default(500_000).describe('Segments of one tenant and day are merged while they are smaller than this.'),
           merge_min_segments: z.number().int().min(2).default(8).describe('Merge once a tenant and day has this many small segments.'),
         })
         .prefault({}),

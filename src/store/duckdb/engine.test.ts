@@ -90,7 +90,7 @@ test('head and segments answer together, before and after compaction', async () 
   assert.equal(await count(e), 1000);
   assert.equal(await count(e, 'acme', 'timeout'), 100);
   const files = readdirSync(join(dir, 'segments', 'acme', '2023-11-14'));
-  assert.ok(files.length >= 1 && files.every((f) => f.endsWith('.parquet')));
+  assert.ok(files.some((f) => f.endsWith('.parquet')) && files.every((f) => f.endsWith('.parquet') || f.endsWith('.tri')));
   await e.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -240,6 +240,49 @@ test('search reads newest sources first, stops early, and still finds rare match
   const many = await e.search(1, { ...everything, where: parseSearch('timeout'), limit: 1000, order: 'desc' });
   assert.equal(many.length, 105);
   assert.ok(many.every((r, i) => i === 0 || r.ts < many[i - 1]!.ts));
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the trigram index skips segments and heads that cannot contain a needle, and survives restart', async () => {
+  const dir = tmp();
+  let e = new DuckDBEngine(options(dir, { headMaxRows: 100, mergeMinSegments: 1000 }));
+  await e.open();
+  for (let i = 0; i < 10; i++) await e.append(batch(100, i * 100));
+  await e.flush();
+  const needle = toColumnBatch([newRecord({ ts: T0 + 500_000_000_000n, tenant: 'acme', message: 'a rare zq7needle4k here' }, T0)]);
+  await e.append(needle);
+  await e.append(batch(10, 2000)); // an active head without the needle
+  let found = await e.search(1, { ...everything, where: parseSearch('zq7needle4k'), limit: 10, order: 'desc' });
+  assert.equal(found.length, 1);
+  assert.equal(e.lastQuery.read, 1, 'only the head holding the needle is read');
+  assert.ok(e.lastQuery.pruned >= 10);
+  await e.flush();
+  await e.close();
+  e = new DuckDBEngine(options(dir, { headMaxRows: 100, mergeMinSegments: 1000 }));
+  await e.open();
+  found = await e.search(1, { ...everything, where: parseSearch('ZQ7NEEDLE4K'), limit: 10, order: 'desc' });
+  assert.equal(found.length, 1, 'case-insensitive');
+  assert.equal(e.lastQuery.read, 1);
+  const rows = await e.aggregate(1, { ...everything, where: parseSearch('timeout'), groupBy: [], measures: [{ fn: 'count' }] });
+  assert.equal(rows[0]!.values[0], 101, 'segments holding the word are all read');
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('merged segments keep a filter that is the union of their inputs', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { headMaxRows: 100, mergeMinSegments: 3 }));
+  await e.open();
+  for (let i = 0; i < 6; i++) await e.append(batch(100, i * 100));
+  await e.flush();
+  const files = readdirSync(join(dir, 'segments', 'acme', '2023-11-14'));
+  assert.ok(files.filter((f) => f.endsWith('.parquet')).length < 6, 'merged');
+  assert.equal(files.filter((f) => f.endsWith('.tri')).length, files.filter((f) => f.endsWith('.parquet')).length);
+  for (const q of ['"request 5 ok"', '"request 599 ok"', 'timeout']) {
+    const found = await e.search(1, { ...everything, where: parseSearch(q), limit: 1000, order: 'desc' });
+    assert.ok(found.length > 0, q);
+  }
   await e.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -37,10 +37,12 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -49,8 +51,10 @@ import { BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, UTINYINT, VARCHAR, type DuckDB
 import type { ColumnBatch } from '../batch.ts';
 import type { AggregateRequest, AggregateRow, Measure, PartitionInfo, SearchRequest, StoreSize } from '../store.ts';
 import type { LogRecord, Os, RecordType } from '../../record/record.ts';
+import type { Expr } from '../../query/ast.ts';
 import { SqlParams, compileWhere, fieldSql, type SqlType } from '../../query/compile-duckdb.ts';
 import { dayOf } from '../../record/time.ts';
+import { TrigramBloom, mayMatch, usesTrigrams } from './trigrams.ts';
 
 export interface EngineOptions {
   dir: string;
@@ -78,6 +82,8 @@ const HEAD_DDL =
 const SORT_ORDER = 'service, host, unit, ts';
 const MAX_QUERY_CONNECTIONS = 8;
 const SEARCH_GROUP_ROWS = 2_000_000;
+/** Trigram filters of segments kept in memory (32 KiB each). */
+const BLOOM_CACHE_ENTRIES = 4096;
 const DUCKDB_TYPES: Record<SqlType, DuckDBType> = { BIGINT, DOUBLE, VARCHAR, BOOLEAN, UTINYINT };
 
 interface Head {
@@ -90,6 +96,8 @@ interface Head {
   readers: number;
   /** Compacted into segments; no new query plans it; dropped when readers reach 0. */
   retired: boolean;
+  /** Trigram filters of its messages per tenant and day (see trigrams.ts). */
+  blooms: Map<string, TrigramBloom>;
 }
 
 interface Segment {
@@ -107,6 +115,15 @@ interface Segment {
   readers: number;
   /** Replaced by a merge; deleted when readers reach 0. */
   retired: boolean;
+}
+
+/** The trigram filter file beside a segment. */
+function bloomPath(segmentPath: string): string {
+  return segmentPath.replace(/\.parquet$/, '.tri');
+}
+
+function bloomKey(tenant: string, day: number): string {
+  return `${tenant}\u0000${day}`;
 }
 
 /** A FIFO mutex: writes to the database happen one at a time, in arrival order. */
@@ -157,6 +174,10 @@ export class DuckDBEngine {
   private readonly running = new Map<number, DuckDBConnection>();
   /** DuckDB's buffer-manager memory, sampled every tick (for metrics). */
   private memoryBytes = 0;
+  /** What the last query read, for tests and the bench: sources read and skipped by the trigram index. */
+  lastQuery = { read: 0, pruned: 0 };
+  /** Segment id → its trigram filter, least recently used first. */
+  private readonly bloomCache = new Map<string, TrigramBloom | null>();
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -196,6 +217,9 @@ export class DuckDBEngine {
     this.instance = await DuckDBInstance.create(this.dbPath, options);
     this.writer = await this.instance.connect();
     this.compactor = await this.instance.connect();
+    // Segment files never change once written, so their footers can be cached.
+    await this.writer.run('LOAD parquet');
+    await this.writer.run('SET GLOBAL parquet_metadata_cache = true');
     await this.writer.run(
       'CREATE TABLE IF NOT EXISTS segments (id VARCHAR PRIMARY KEY, tenant VARCHAR NOT NULL, day INTEGER NOT NULL, ' +
         'path VARCHAR NOT NULL, rows BIGINT NOT NULL, bytes BIGINT NOT NULL, min_ts BIGINT NOT NULL, max_ts BIGINT NOT NULL, ' +
@@ -227,7 +251,7 @@ export class DuckDBEngine {
         id, tenant, day, path, rows: Number(rows), bytes: Number(bytes), minTs, maxTs, level, readers: 0, retired: false,
       });
     }
-    const known = new Set(this.segments.map((s) => s.path));
+    const known = new Set(this.segments.flatMap((s) => [s.path, bloomPath(s.path)]));
     let orphans = 0;
     for (const file of walkFiles(this.segmentsDir)) {
       const rel = relative(this.opts.dir, file);
@@ -268,9 +292,27 @@ export class DuckDBEngine {
         tenants: new Set(tenants?.items ?? []),
         readers: 0,
         retired: false,
+        blooms: await this.rebuildBlooms(name),
       });
       this.log('info', 'recovered head from its write-ahead log', { head: name, rows: Number(count) });
     }
+  }
+
+  /** Trigram filters of a head recovered from its WAL (the in-memory ones died with the process). */
+  private async rebuildBlooms(name: string): Promise<Map<string, TrigramBloom>> {
+    const blooms = new Map<string, TrigramBloom>();
+    const result = await this.writer.stream(`SELECT tenant, (ts // ${DAY_NS})::INTEGER, message FROM ${name}.log`);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      for (const [tenant, day, message] of chunk.getRows() as [string, number, string | null][]) {
+        const key = bloomKey(tenant, day);
+        let bloom = blooms.get(key);
+        if (!bloom) blooms.set(key, (bloom = new TrigramBloom()));
+        if (message) bloom.add(message);
+      }
+    }
+    return blooms;
   }
 
   private deleteHeadFiles(name: string): void {
@@ -282,7 +324,7 @@ export class DuckDBEngine {
     await this.writer.run(`ATTACH ${sqlString(join(this.headsDir, `${name}.duckdb`))} AS ${name}`);
     await this.writer.run(`CREATE TABLE ${name}.log ${HEAD_DDL}`);
     const head: Head = {
-      name, rows: 0, createdAt: Date.now(), minTs: 0n, maxTs: 0n, tenants: new Set(), readers: 0, retired: false,
+      name, rows: 0, createdAt: Date.now(), minTs: 0n, maxTs: 0n, tenants: new Set(), readers: 0, retired: false, blooms: new Map(),
     };
     this.heads.push(head);
     this.active = head;
@@ -345,10 +387,27 @@ export class DuckDBEngine {
       if (this.closed) throw new Error('store is closed');
       if (b.length === 0) return;
       const a = this.appender;
+      const blooms = this.active.blooms;
+      let dayStart = 0n;
+      let dayEnd = -1n;
+      let bloom: TrigramBloom | undefined;
+      let bloomTenant = '';
       await this.writer.run('BEGIN TRANSACTION');
       try {
         for (let i = 0; i < b.length; i++) {
-          a.appendBigInt(b.ts[i]!);
+          const ts = b.ts[i]!;
+          if (ts < dayStart || ts >= dayEnd || b.tenant[i] !== bloomTenant) {
+            const day = ts >= 0n ? ts / DAY_NS : (ts - DAY_NS + 1n) / DAY_NS;
+            dayStart = day * DAY_NS;
+            dayEnd = dayStart + DAY_NS;
+            bloomTenant = b.tenant[i]!;
+            const key = bloomKey(bloomTenant, Number(day));
+            bloom = blooms.get(key);
+            if (!bloom) blooms.set(key, (bloom = new TrigramBloom()));
+          }
+          // A rolled-back batch leaves extra trigrams: harmless (a false positive).
+          bloom!.add(b.message[i]!);
+          a.appendBigInt(ts);
           a.appendBigInt(b.observed_ts[i]!);
           a.appendVarchar(b.tenant[i]!);
           a.appendVarchar(b.os[i]!);
@@ -455,11 +514,12 @@ export class DuckDBEngine {
           minTs,
           maxTs,
           0,
+          head.blooms.get(bloomKey(tenant, day)) ?? null,
         );
         created.push(seg);
       }
     } catch (err) {
-      for (const s of created) rmSync(join(this.opts.dir, s.path), { force: true });
+      for (const s of created) this.deleteSegmentFiles(s);
       throw err;
     }
     await this.writeLock.run(async () => {
@@ -469,7 +529,7 @@ export class DuckDBEngine {
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
-        for (const s of created) rmSync(join(this.opts.dir, s.path), { force: true });
+        for (const s of created) this.deleteSegmentFiles(s);
         throw err;
       }
       // From here on new queries read the segments, not the head.
@@ -494,19 +554,28 @@ export class DuckDBEngine {
     minTs: bigint,
     maxTs: bigint,
     level: number,
+    bloom: TrigramBloom | null,
   ): Promise<Segment> {
     const id = newName('seg');
     const tmp = join(this.tmpDir, `${id}.parquet`);
+    const tmpBloom = join(this.tmpDir, `${id}.tri`);
     await this.compactor.run(
       `COPY (${select}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${this.opts.zstdLevel}, ` +
         `ROW_GROUP_SIZE ${this.opts.rowGroupRows})`,
     );
     fsyncPath(tmp);
+    if (bloom) {
+      writeFileSync(tmpBloom, bloom.bits);
+      fsyncPath(tmpBloom);
+    }
     const rel = join('segments', tenant, dayOf(BigInt(day) * DAY_NS), `${id}.parquet`);
     const final = join(this.opts.dir, rel);
     mkdirSync(dirname(final), { recursive: true });
+    // The filter goes first: a segment named by the manifest always has its filter if it ever had one.
+    if (bloom) renameSync(tmpBloom, join(this.opts.dir, bloomPath(rel)));
     renameSync(tmp, final);
     fsyncPath(dirname(final));
+    if (bloom) this.cacheBloom(id, bloom);
     return {
       id, tenant, day, path: rel, rows, bytes: statSync(final).size, minTs, maxTs, level, readers: 0, retired: false,
     };
@@ -559,6 +628,16 @@ export class DuckDBEngine {
       rows += s.rows;
     }
     const level = Math.max(...pick.map((s) => s.level)) + 1;
+    // A merged filter is the OR of its inputs; one input without a filter leaves the merge without one.
+    let bloom: TrigramBloom | null = new TrigramBloom();
+    for (const s of pick) {
+      const b = this.bloomOf(s);
+      if (!b) {
+        bloom = null;
+        break;
+      }
+      bloom.or(b);
+    }
     const merged = await this.writeSegment(
       first.tenant,
       first.day,
@@ -567,6 +646,7 @@ export class DuckDBEngine {
       minTs,
       maxTs,
       level,
+      bloom,
     );
     await this.writeLock.run(async () => {
       await this.writer.run('BEGIN TRANSACTION');
@@ -576,7 +656,7 @@ export class DuckDBEngine {
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
-        rmSync(join(this.opts.dir, merged.path), { force: true });
+        this.deleteSegmentFiles(merged);
         throw err;
       }
       for (const s of pick) s.retired = true;
@@ -593,6 +673,55 @@ export class DuckDBEngine {
     await this.dropRetired();
   }
 
+  private deleteSegmentFiles(s: Segment): void {
+    rmSync(join(this.opts.dir, s.path), { force: true });
+    rmSync(join(this.opts.dir, bloomPath(s.path)), { force: true });
+    this.bloomCache.delete(s.id);
+  }
+
+  private cacheBloom(id: string, bloom: TrigramBloom | null): void {
+    this.bloomCache.delete(id);
+    this.bloomCache.set(id, bloom);
+    if (this.bloomCache.size > BLOOM_CACHE_ENTRIES) this.bloomCache.delete(this.bloomCache.keys().next().value!);
+  }
+
+  /** A segment's trigram filter (from the cache or its file); null when it has none. */
+  private bloomOf(s: Segment): TrigramBloom | null {
+    const cached = this.bloomCache.get(s.id);
+    if (cached !== undefined) {
+      this.cacheBloom(s.id, cached);
+      return cached;
+    }
+    let bloom: TrigramBloom | null = null;
+    try {
+      bloom = new TrigramBloom(readFileSync(join(this.opts.dir, bloomPath(s.path))));
+    } catch {
+      /* no filter (or an unreadable one): the segment is always read */
+    }
+    this.cacheBloom(s.id, bloom);
+    return bloom;
+  }
+
+  /** Drops heads and segments that cannot hold a match for `where` (trigram skip index). */
+  private prune(where: Expr, sources: { heads: Head[]; segs: Segment[] }): { heads: Head[]; segs: Segment[] } {
+    const total = sources.heads.length + sources.segs.length;
+    if (!usesTrigrams(where)) {
+      this.lastQuery = { read: total, pruned: 0 };
+      return sources;
+    }
+    const headMay = (h: Head) => [...h.blooms.values()].some((b) => mayMatch(where, b));
+    const kept = {
+      heads: sources.heads.filter(headMay),
+      segs: sources.segs.filter((s) => {
+        const b = this.bloomOf(s);
+        return b === null || mayMatch(where, b);
+      }),
+    };
+    const read = kept.heads.length + kept.segs.length;
+    this.lastQuery = { read, pruned: total - read };
+    return kept;
+  }
+
   /** Drops retired heads and deletes replaced files once no query reads them. */
   private async dropRetired(): Promise<void> {
     const heads = this.heads.filter((h) => h.retired && h.readers === 0);
@@ -600,7 +729,7 @@ export class DuckDBEngine {
     if (heads.length === 0 && segs.length === 0) return;
     this.heads = this.heads.filter((h) => !heads.includes(h));
     this.segments = this.segments.filter((s) => !segs.includes(s));
-    for (const s of segs) rmSync(join(this.opts.dir, s.path), { force: true });
+    for (const s of segs) this.deleteSegmentFiles(s);
     if (heads.length === 0) return;
     await this.writeLock.run(async () => {
       for (const h of heads) {
@@ -711,7 +840,7 @@ export class DuckDBEngine {
     if (limit === 0) return [];
     const groupRows = this.opts.searchGroupRows ?? SEARCH_GROUP_ROWS;
     const desc = req.order !== 'asc';
-    const { heads, segs } = this.sourcesFor(req.tenant, req.fromNs, req.toNs);
+    const { heads, segs } = this.prune(req.where, this.sourcesFor(req.tenant, req.fromNs, req.toNs));
     type Source = { head?: Head; seg?: Segment; minTs: bigint; maxTs: bigint; rows: number };
     const sources: Source[] = [
       ...heads.map((h) => ({ head: h, minTs: h.minTs, maxTs: h.maxTs, rows: h.rows })),
@@ -751,7 +880,7 @@ export class DuckDBEngine {
   async aggregate(requestId: number, req: Omit<AggregateRequest, 'signal'>): Promise<AggregateRow[]> {
     const step = req.stepNs;
     const groupCount = req.groupBy.length;
-    const { heads, segs } = this.sourcesFor(req.tenant, req.fromNs, req.toNs);
+    const { heads, segs } = this.prune(req.where, this.sourcesFor(req.tenant, req.fromNs, req.toNs));
     const rows = await this.runQuery(requestId, heads, segs, (relation, params) => {
       const range = this.rangeWhere(req, params);
       const where = compileWhere(req.where, params);
