@@ -24,14 +24,14 @@ export function filetimeToNs(filetime: bigint): bigint {
   return (filetime - FILETIME_UNIX_EPOCH) * 100n;
 }
 
-const MAX_DATE_SECONDS = 8_640_000_000_000n; // the range of a JavaScript Date
+const MAX_SECONDS = 253_402_300_799n; // 9999-12-31T23:59:59Z: RFC 3339 has four-digit years
 
 /** FILETIME → RFC 3339 with 7 fraction digits, as Windows prints `SystemTime`. */
 export function formatFiletime(filetime: bigint): string {
   const ticks = filetime - FILETIME_UNIX_EPOCH;
   const frac = ((ticks % 10_000_000n) + 10_000_000n) % 10_000_000n;
   const seconds = (ticks - frac) / 10_000_000n;
-  if (seconds > MAX_DATE_SECONDS || seconds < -MAX_DATE_SECONDS) return `0x${filetime.toString(16)}`;
+  if (seconds > MAX_SECONDS) return `0x${filetime.toString(16)}`;
   const iso = new Date(Number(seconds) * 1000).toISOString();
   return `${iso.slice(0, 19)}.${frac.toString().padStart(7, '0')}Z`;
 }
