@@ -67,11 +67,13 @@ type Value = null | string | string[] | Fragment;
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
+const COMPILING = Symbol('compiling');
+
 /** Per-chunk caches: names and templates are stored once per chunk and referenced by chunk offset. */
 export class ChunkStrings {
   readonly buf: Buffer;
   private readonly names = new Map<number, string>();
-  private readonly templates = new Map<number, TemplateNode[] | EvtxFormatError>();
+  private readonly templates = new Map<number, TemplateNode[] | EvtxFormatError | typeof COMPILING>();
   constructor(buf: Buffer) {
     this.buf = buf;
   }
@@ -90,6 +92,7 @@ export class ChunkStrings {
 
   template(offset: number, depth: number): TemplateNode[] {
     const cached = this.templates.get(offset);
+    if (cached === COMPILING) throw new EvtxFormatError(`template at 0x${offset.toString(16)} refers to itself`);
     if (cached instanceof EvtxFormatError) throw cached;
     if (cached) return cached;
     try {
@@ -98,7 +101,7 @@ export class ChunkStrings {
       const start = offset + 24;
       if (start + size > this.buf.length) throw new EvtxFormatError(`template at 0x${offset.toString(16)} runs past the chunk`);
       // Mark it first: a template that (through damage) refers to itself fails instead of recursing.
-      this.templates.set(offset, new EvtxFormatError(`template at 0x${offset.toString(16)} refers to itself`));
+      this.templates.set(offset, COMPILING);
       const nodes = new Reader(this, start, start + size, true, depth + 1).nodes(false);
       this.templates.set(offset, nodes);
       return nodes;

@@ -52,35 +52,17 @@ function escapeAttr(s: string): string {
   return s.replace(NOT_XML, '\ufffd').replace(/[&<>"\r\n\t]/g, (c) => ESCAPES[c]!);
 }
 
-function renderInto(node: XmlNode, out: string[]): void {
-  if (typeof node === 'string') {
-    out.push(escapeText(node));
-    return;
-  }
-  if ('cdata' in node) {
-    out.push(`<![CDATA[${node.cdata.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`);
-    return;
-  }
-  if ('target' in node) {
-    out.push(`<?${node.target}${node.data ? ' ' + node.data.replaceAll('?>', '? >') : ''}?>`);
-    return;
-  }
-  let open = '<' + node.name;
-  for (const a of node.attrs) open += ` ${a.name}="${escapeAttr(a.value)}"`;
-  if (node.children.length === 0) {
-    out.push(open + '/>');
-    return;
-  }
-  out.push(open + '>');
-  for (const c of node.children) renderInto(c, out);
-  out.push(`</${node.name}>`);
-}
-
 /** The XML text of a node (no declaration), as compact as wevtutil prints it. */
 export function renderXml(node: XmlNode): string {
-  const out: string[] = [];
-  renderInto(node, out);
-  return out.join('');
+  if (typeof node === 'string') return escapeText(node);
+  if ('cdata' in node) return `<![CDATA[${node.cdata.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+  if ('target' in node) return `<?${node.target}${node.data ? ' ' + node.data.replaceAll('?>', '? >') : ''}?>`;
+  let out = '<' + node.name;
+  for (const a of node.attrs) out += ` ${a.name}="${escapeAttr(a.value)}"`;
+  if (node.children.length === 0) return out + '/>';
+  out += '>';
+  for (const c of node.children) out += renderXml(c);
+  return out + `</${node.name}>`;
 }
 
 export function childElement(el: XmlElement, name: string): XmlElement | undefined {
