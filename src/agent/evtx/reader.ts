@@ -89,7 +89,7 @@ export interface ByteSource {
   close(): void;
 }
 
-export function fileSource(path: string): ByteSource {
+function fileSource(path: string): ByteSource {
   const fd = openSync(path, 'r');
   const size = fstatSync(fd).size;
   return {

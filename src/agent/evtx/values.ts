@@ -12,10 +12,9 @@ export class EvtxFormatError extends Error {
   }
 }
 
-export const VALUE_NULL = 0x00;
-export const VALUE_STRING = 0x01;
+const VALUE_STRING = 0x01;
 export const VALUE_BINXML = 0x21;
-export const VALUE_ARRAY = 0x80;
+const VALUE_ARRAY = 0x80;
 
 const FILETIME_UNIX_EPOCH = 116_444_736_000_000_000n; // 100 ns intervals from 1601-01-01 to 1970-01-01
 
@@ -61,7 +60,7 @@ function hexBytes(b: Buffer, p: number, n: number): string {
 }
 
 /** GUID, little-endian fields → `{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}`. */
-export function formatGuid(b: Buffer, p: number): string {
+function formatGuid(b: Buffer, p: number): string {
   const d1 = b.readUInt32LE(p).toString(16).padStart(8, '0');
   const d2 = b.readUInt16LE(p + 4).toString(16).padStart(4, '0');
   const d3 = b.readUInt16LE(p + 6).toString(16).padStart(4, '0');

@@ -29,7 +29,7 @@ export interface EventQuery {
 }
 
 /** Channel names are free text in Windows; refuse the few characters that could break out of the command line. */
-export function checkChannelName(channel: string): void {
+function checkChannelName(channel: string): void {
   if (channel.trim() === '' || /["\r\n\0]/.test(channel)) throw new Error(`invalid Windows event channel name ${JSON.stringify(channel)}`);
 }
 

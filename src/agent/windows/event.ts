@@ -98,7 +98,7 @@ function hasChildElements(el: XmlElement): boolean {
  * elements become their text; others an object with `@attr` keys, child
  * elements by name (an array when a name repeats) and `#text`.
  */
-export function elementToJson(el: XmlElement): JsonValue {
+function elementToJson(el: XmlElement): JsonValue {
   const attrs = el.attrs.filter((a) => a.name !== 'xmlns' && !a.name.startsWith('xmlns:'));
   if (attrs.length === 0 && !hasChildElements(el)) return textOf(el);
   const out: Record<string, JsonValue> = {};
