@@ -24,3 +24,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "install-deps: everything present"
 fi
+
+# python-evtx, the independent EVTX parser the EVTX cross-check compares
+# against (test/integration/evtx-python.test.ts), in a virtualenv under .tmp/.
+PY_ENV="$(cd "$(dirname "$0")/.." && pwd)/.tmp/python-evtx"
+if "$PY_ENV/bin/python" -c 'import Evtx' >/dev/null 2>&1; then
+  echo "install-deps: python-evtx present"
+else
+  echo "install-deps: installing python-evtx into $PY_ENV"
+  if ! python3 -m venv "$PY_ENV" >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends python3 python3-venv
+    python3 -m venv "$PY_ENV"
+  fi
+  "$PY_ENV/bin/pip" install -q python-evtx==0.8.1
+fi

@@ -1,8 +1,8 @@
 /** `cairn ingest`: sends a file (or stdin) to a running server in batches, retrying when told to. */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { gzipSync } from 'node:zlib';
-import { authHeaders, clientOptions, clientTarget, parse, UsageError } from './args.ts';
+import { LogsSender } from '../client/logs.ts';
+import { clientOptions, clientTarget, parse, UsageError } from './args.ts';
 
 export const summary = 'send a file or stdin to a running server';
 
@@ -21,8 +21,6 @@ options:
   --url URL       server (default $CAIRN_URL or http://127.0.0.1:7480)
   --token TOKEN   API token with the ingest role (default $CAIRN_TOKEN)
   -h, --help      show this help`;
-
-const MAX_ATTEMPTS = 20;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -60,31 +58,16 @@ export async function run(argv: string[]): Promise<number> {
   let batch: string[] = [];
   let firstLine = 0;
   let lineNo = 0;
-  const totals = { accepted: 0, rejected: 0 };
-
-  const send = async (chunk: string[], offset: number) => {
-    const contentType = format === 'text' ? 'text/plain' : 'application/x-ndjson';
-    const body = gzipSync(chunk.join('\n'));
-    for (let attempt = 1; ; attempt++) {
-      const res = await fetch(`${url}/api/v1/logs?${query}`, {
-        method: 'POST',
-        headers: { 'content-type': contentType, 'content-encoding': 'gzip', ...authHeaders(token) },
-        body,
-      });
-      if ((res.status === 429 || res.status === 503) && attempt < MAX_ATTEMPTS) {
-        const wait = Number(res.headers.get('retry-after') ?? '1');
-        await res.body?.cancel();
-        await new Promise((r) => setTimeout(r, Math.max(0.1, wait) * 1000));
-        continue;
-      }
-      const text = await res.text();
-      if (!res.ok) throw new Error(`server answered ${res.status}: ${text.slice(0, 500)}`);
-      const result = JSON.parse(text) as { accepted: number; rejected: number; errors: { line: number; reason: string }[] };
-      totals.accepted += result.accepted;
-      totals.rejected += result.rejected;
-      for (const e of result.errors) console.error(`line ${offset + e.line}: ${e.reason}`);
-      return;
-    }
+  let sender: LogsSender | undefined;
+  const send = (chunk: string[], offset: number) => {
+    sender ??= new LogsSender({
+      url,
+      token,
+      query,
+      contentType: format === 'text' ? 'text/plain' : 'application/x-ndjson',
+      onLineError: (line, reason) => console.error(`line ${line}: ${reason}`),
+    });
+    return sender.send(chunk, offset);
   };
 
   for await (const line of lines) {
@@ -98,6 +81,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   if (batch.length > 0) await send(batch, firstLine);
+  const totals = sender?.totals ?? { accepted: 0, rejected: 0 };
   console.error(`sent ${lineNo} lines: ${totals.accepted} accepted, ${totals.rejected} rejected`);
   return totals.rejected > 0 ? 1 : 0;
 }

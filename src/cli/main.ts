@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   server: () => import('./server.ts'),
   query: () => import('./query.ts'),
   ingest: () => import('./ingest.ts'),
+  import: () => import('./import.ts'),
   token: () => import('./token.ts'),
   config: () => import('./config.ts'),
 };
@@ -19,6 +20,7 @@ const SUMMARIES: Record<string, string> = {
   server: 'run the Cairn server (ingest, store, query API)',
   query: 'search logs on a running server',
   ingest: 'send a file or stdin to a running server',
+  import: 'import a Windows .evtx file',
   token: 'create, list and revoke API tokens',
   config: 'check a configuration file',
 };

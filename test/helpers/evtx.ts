@@ -1,0 +1,26 @@
+/** The sample .evtx files in ../shared/data/windows (CAIRN_EVTX_DIR overrides) and what they hold. */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ROOT } from './server.ts';
+
+/** shared/ sits beside the checkout (CI, /work/main) or beside the worktrees' parent (/work/wt/NAME). */
+const CANDIDATES = [join(ROOT, '..', 'shared'), join(ROOT, '..', '..', 'shared')].map((d) => join(d, 'data', 'windows'));
+
+export const EVTX_DIR = resolve(process.env.CAIRN_EVTX_DIR ?? CANDIDATES.find((d) => existsSync(d)) ?? CANDIDATES[0]!);
+
+export const SAMPLES = ['security.evtx', 'system.evtx', 'sysmon.evtx', 'Application_no_crc32.evtx', 'sample_with_a_bad_chunk_magic.evtx'] as const;
+
+/**
+ * Records per clean file: the sum over its chunks of (last - first record
+ * number + 1), which python-evtx also returns (checked in test/integration).
+ */
+export const CLEAN_COUNTS: Record<string, number> = {
+  'security.evtx': 2261,
+  'system.evtx': 1881,
+  'sysmon.evtx': 358,
+  'Application_no_crc32.evtx': 17,
+};
+
+export function sampleFile(name: string): string {
+  return join(EVTX_DIR, name);
+}
