@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   ingest: () => import('./ingest.ts'),
   token: () => import('./token.ts'),
   config: () => import('./config.ts'),
+  agents: () => import('./agents.ts'),
 };
 
 const SUMMARIES: Record<string, string> = {
@@ -21,6 +22,7 @@ const SUMMARIES: Record<string, string> = {
   ingest: 'send a file or stdin to a running server',
   token: 'create, list and revoke API tokens',
   config: 'check a configuration file',
+  agents: 'agent status and per-access-key agent configs',
 };
 
 export const USAGE = `usage: cairn <command> [options]

@@ -26,7 +26,7 @@ import { nowNs } from '../../record/time.ts';
 import { byteLength, truncateUtf8 } from '../http/index.ts';
 import type { IngestContext } from '../ingestor.ts';
 import { grpcServices, serviceDefinition, type GrpcService, type GrpcServiceContext } from '../grpc/registry.ts';
-import { authorizeCall, grpcStatus, metadataText, tokenFromMetadata } from '../grpc/status.ts';
+import { UNKNOWN_TENANT, authorizeCall, grpcStatus, metadataText, tokenFromMetadata } from '../grpc/status.ts';
 import { protoType } from '../grpc/proto.ts';
 import { AgentRegistry, type AgentMeta, type AgentState } from './agents.ts';
 import { ACCESS_KEY_PATTERN, AgentConfigError, AgentConfigStore, DEFAULT_ACCESS_KEY, type AgentConfigEntry } from './configs.ts';
@@ -155,7 +155,10 @@ export function createAgentService(ctx: GrpcServiceContext): GrpcService {
     };
     if (closing) return fail(grpcStatus(Status.UNAVAILABLE, 'the server is shutting down; reconnect later'));
     const authz = authorizeCall(grpcAuth, call.metadata, 'ingest');
-    if ('error' in authz) return fail(authz.error);
+    if ('error' in authz) {
+      ingestor.reject({ source: 'agent', tenant: UNKNOWN_TENANT }, authz.reason);
+      return fail(authz.error);
+    }
     const meta = agentMeta(call);
     if (!meta.agentId) return fail(grpcStatus(Status.INVALID_ARGUMENT, 'the x-cairn-agent-id metadata is required: a stable id of this agent installation'));
     const token = tokenFromMetadata(call.metadata);
@@ -265,7 +268,10 @@ export function createAgentService(ctx: GrpcServiceContext): GrpcService {
   /** Authorizes a config call and reads its access key (the tenant is the token's). */
   function resolveConfigCall(call: grpc.ServerUnaryCall<Buffer, unknown> | grpc.ServerWritableStream<Buffer, unknown>): { tenant: string; key: string } | { error: Partial<grpc.StatusObject> } {
     const authz = authorizeCall(grpcAuth, call.metadata, 'ingest');
-    if ('error' in authz) return { error: authz.error };
+    if ('error' in authz) {
+      ingestor.reject({ source: 'agent', tenant: UNKNOWN_TENANT }, authz.reason);
+      return { error: authz.error };
+    }
     let key: string;
     try {
       key = (ConfigRequest.decode(call.request) as { accessKey?: string }).accessKey || DEFAULT_ACCESS_KEY;

@@ -18,6 +18,7 @@ import type { Authenticator } from '../../api/auth.ts';
 import { isLoopback, splitHostPort } from '../../server/server.ts';
 import { sources, type Source, type SourceContext } from '../source.ts';
 import { grpcServices, type GrpcService } from './registry.ts';
+import { UNKNOWN_TENANT } from './status.ts';
 
 /** The gRPC listener's authenticator: open mode never reaches past loopback. */
 export function grpcAuthenticator(ctx: SourceContext, listen: string): Authenticator {
@@ -70,7 +71,7 @@ export function createGrpcSource(ctx: SourceContext): Source {
       injector = conn;
       const net = createServer((socket) => conn.injectConnection(socket));
       net.maxConnections = cfg.max_connections;
-      net.on('drop', () => ctx.ingestor.reject({ source: 'grpc', tenant: '-' }, 'too_many_connections'));
+      net.on('drop', () => ctx.ingestor.reject({ source: 'grpc', tenant: UNKNOWN_TENANT }, 'too_many_connections'));
       await new Promise<void>((resolve, reject) => {
         net.once('error', reject);
         net.listen({ host, port }, () => {

@@ -79,9 +79,16 @@ export function tokenFromMetadata(metadata: grpc.Metadata): string | undefined {
 }
 
 /** The principal of a call, or the gRPC status that refuses it. */
-export function authorizeCall(auth: Authenticator, metadata: grpc.Metadata, role: Role): { principal: Principal } | { error: GrpcError } {
+export function authorizeCall(
+  auth: Authenticator,
+  metadata: grpc.Metadata,
+  role: Role,
+): { principal: Principal } | { error: GrpcError; reason: 'unauthorized' | 'forbidden' } {
   const result = authorizeToken(auth, tokenFromMetadata(metadata), role);
   if (result.ok) return { principal: result.principal };
   const message = result.reason === 'missing' ? 'a token is required: send "authorization: Bearer <token>" metadata' : result.message;
-  return { error: grpcStatus(result.denied === 'forbidden' ? Status.PERMISSION_DENIED : Status.UNAUTHENTICATED, message) };
+  return { error: grpcStatus(result.denied === 'forbidden' ? Status.PERMISSION_DENIED : Status.UNAUTHENTICATED, message), reason: result.denied };
 }
+
+/** Who a refused caller is not known, so refusals before authentication are counted under this tenant label. */
+export const UNKNOWN_TENANT = '-';

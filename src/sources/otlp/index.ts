@@ -22,7 +22,7 @@ import { byteLength, truncateUtf8 } from '../http/index.ts';
 import type { IngestContext, Ingestor } from '../ingestor.ts';
 import { sources, type Source, type SourceContext } from '../source.ts';
 import { grpcServices, serviceDefinition, type GrpcServiceContext } from '../grpc/registry.ts';
-import { authorizeCall, grpcStatusFromError } from '../grpc/status.ts';
+import { UNKNOWN_TENANT, authorizeCall, grpcStatusFromError } from '../grpc/status.ts';
 import { decodeOtlpJson, decodeOtlpProtobuf, encodeOtlpResponse, encodeRpcStatus, type OtlpResponse } from './decode.ts';
 
 const PROTOBUF = 'application/x-protobuf';
@@ -73,6 +73,7 @@ export function createOtlpHttpSource(ctx: SourceContext): Source {
   /** Every failure of /v1/logs as google.rpc.Status, in the request's encoding. */
   const errorHandler = (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     const d = describeError(err, retryAfter);
+    if (d.status === 401 || d.status === 403) ingestor.reject({ source: 'otlp_http', tenant: UNKNOWN_TENANT }, d.code);
     const code = grpcStatusFromError(err, retryAfter).code;
     const json = mediaType(req) !== PROTOBUF;
     void reply
@@ -119,6 +120,7 @@ export function createOtlpGrpcService(ctx: GrpcServiceContext) {
       Export(call: grpc.ServerUnaryCall<Buffer, OtlpResponse>, callback: grpc.sendUnaryData<OtlpResponse>) {
         const auth = authorizeCall(grpcAuth, call.metadata, 'ingest');
         if ('error' in auth) {
+          ingestor.reject({ source: 'otlp_grpc', tenant: UNKNOWN_TENANT }, auth.reason);
           callback(auth.error);
           return;
         }
