@@ -26,8 +26,8 @@ export function unary<T>(client: AnyClient, method: string, request: object, md 
 export function retryDelaySeconds(err: grpc.ServiceError): number | undefined {
   const bin = err.metadata?.get('grpc-status-details-bin')[0];
   if (!Buffer.isBuffer(bin)) return undefined;
-  const status = protoType('google.rpc.Status').decode(bin) as unknown as { details: { typeUrl: string; value: Uint8Array }[] };
-  const retry = status.details.find((d) => d.typeUrl === 'type.googleapis.com/google.rpc.RetryInfo');
+  const status = protoType('google.rpc.Status').decode(bin) as unknown as { details: { type_url: string; value: Uint8Array }[] };
+  const retry = status.details.find((d) => d.type_url === 'type.googleapis.com/google.rpc.RetryInfo');
   if (!retry) return undefined;
   const info = protoType('google.rpc.RetryInfo').decode(retry.value) as unknown as { retryDelay: { seconds: { toNumber(): number } | number } };
   const s = info.retryDelay.seconds;

@@ -29,7 +29,7 @@ export function grpcStatus(code: grpc.status, details: string, retryAfterSeconds
     const status = StatusMsg.encode({
       code,
       message: details,
-      details: [{ typeUrl: 'type.googleapis.com/google.rpc.RetryInfo', value: retry }],
+      details: [{ type_url: 'type.googleapis.com/google.rpc.RetryInfo', value: retry }],
     }).finish();
     metadata.set('grpc-status-details-bin', Buffer.from(status));
   }
