@@ -76,7 +76,7 @@ export const configSchema = z.strictObject({
             })
             .nullable()
             .default(null)
-            .describe('TLS for the gRPC listener; null = plaintext HTTP/2.'),
+            .describe('TLS for the gRPC listener: `{cert, key}`, paths of PEM files (certificate chain, private key); null = plaintext HTTP/2.'),
           max_message_bytes: byteSize().prefault('16MiB').describe('Largest gRPC message (after decompression); larger ones fail with RESOURCE_EXHAUSTED.'),
           max_connections: z.number().int().positive().default(1024).describe('Open gRPC connections at most; further ones are closed at once.'),
           max_concurrent_streams: z.number().int().positive().default(100).describe('Concurrent calls per gRPC connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).'),
