@@ -4,7 +4,7 @@
  * docs/protocols/otlp.md; the choices are in docs/decisions/0301-otlp-mapping.md.
  */
 import type { Attrs, JsonValue, LogRecord, Os } from '../record.ts';
-import { byDepth, putOwn, setDotted } from '../attrs.ts';
+import { cloneJson, expandAttributes, putOwn, setDotted } from '../attrs.ts';
 import { parseSeverity } from '../severity.ts';
 
 /** A 64-bit integer as protobufjs gives it: a `long` Long, or a number/string from JSON. */
@@ -156,23 +156,15 @@ export function idToHex(id: Uint8Array | undefined): string | null {
   return zero ? null : Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
 }
 
-type AttrList = [key: string, value: JsonValue][];
-
-/** Attribute list → [key, JSON] pairs in insertion order for setDotted (fewer dots first). */
-function attrList(kvs: OtlpKeyValue[] | null | undefined, skip?: ReadonlySet<string>): AttrList {
-  const out: AttrList = [];
+/** Attributes → nested attrs (see expandAttributes); `rename` may move a key elsewhere. */
+function expand(kvs: OtlpKeyValue[] | null | undefined, skip?: ReadonlySet<string>, rename?: (key: string) => string): Attrs {
+  const pairs: [string, JsonValue][] = [];
   for (const kv of kvs ?? []) {
     const key = kv.key ?? '';
     if (skip?.has(key)) continue;
-    out.push([key, anyValueToJson(kv.value)]);
+    pairs.push([rename ? rename(key) : key, anyValueToJson(kv.value)]);
   }
-  return out.sort((a, b) => byDepth(a[0], b[0]));
-}
-
-/** Each record gets its own copies: later pipeline stages may change one record's attrs. */
-function fill(target: Attrs, list: AttrList): Attrs {
-  for (const [key, value] of list) setDotted(target, key, typeof value === 'object' && value !== null ? structuredClone(value) : value);
-  return target;
+  return expandAttributes(pairs);
 }
 
 function attrString(kvs: OtlpKeyValue[] | null | undefined, key: string): string | undefined {
@@ -184,8 +176,12 @@ function attrString(kvs: OtlpKeyValue[] | null | undefined, key: string): string
 
 /** Resource attributes that become core fields and are not repeated in attrs.resource. */
 const RESOURCE_CORE = new Set(['service.name', 'host.name']);
-/** attrs keys Cairn fills from the resource and the scope; log attributes with these names move under `log`. */
-const RESERVED = new Set(['resource', 'scope']);
+
+/** attrs.resource and attrs.scope are Cairn's; log attributes under those names move under `log`. */
+function moveReserved(key: string): string {
+  const reserved = key.startsWith('resource') ? 8 : key.startsWith('scope') ? 5 : 0;
+  return reserved > 0 && (key.length === reserved || key[reserved] === '.') ? `log.${key}` : key;
+}
 
 export interface OtlpRecordContext {
   tenant: string;
@@ -200,27 +196,23 @@ export function otlpToRecords(req: OtlpExportRequest, ctx: OtlpRecordContext): L
     const serviceName = attrString(rattrs, 'service.name');
     const host = attrString(rattrs, 'host.name') ?? '';
     const os = osFromOtel(attrString(rattrs, 'os.type'));
-    const resourceList = attrList(rattrs, RESOURCE_CORE);
     const knownService = serviceName && !serviceName.startsWith('unknown_service') ? serviceName : undefined;
+    // Built once per resource and scope, copied into each record (a later stage may change one record's attrs).
+    const resource = expand(rattrs, RESOURCE_CORE);
+    const hasResource = Object.keys(resource).length > 0;
     for (const sl of rl.scopeLogs ?? []) {
       const scopeName = sl.scope?.name ?? '';
       const scopeVersion = sl.scope?.version ?? '';
-      const scopeList = attrList(sl.scope?.attributes);
+      const scope = expand(sl.scope?.attributes);
+      if (scopeName) scope.name = scopeName;
+      if (scopeVersion) scope.version = scopeVersion;
+      const hasScope = Object.keys(scope).length > 0;
       const unit = knownService ?? attrString(rattrs, 'process.executable.name') ?? (scopeName || serviceName || '');
       for (const lr of sl.logRecords ?? []) {
-        const attrs: Attrs = {};
-        if (resourceList.length > 0) attrs.resource = fill({}, resourceList);
-        if (scopeName || scopeVersion || scopeList.length > 0) {
-          const scope: Attrs = {};
-          if (scopeName) scope.name = scopeName;
-          if (scopeVersion) scope.version = scopeVersion;
-          attrs.scope = fill(scope, scopeList);
-        }
-        for (const [key, value] of attrList(lr.attributes)) {
-          const top = key.split('.', 1)[0]!;
-          setDotted(attrs, RESERVED.has(top) ? `log.${key}` : key, value);
-        }
+        const attrs = expand(lr.attributes, undefined, moveReserved);
         if (lr.eventName) setDotted(attrs, 'event.name', lr.eventName);
+        if (hasResource) attrs.resource = cloneJson(resource);
+        if (hasScope) attrs.scope = cloneJson(scope);
         const sevNumber = typeof lr.severityNumber === 'number' ? lr.severityNumber : 0;
         const severity = otelSeverityToSyslog(sevNumber) ?? (lr.severityText ? parseSeverity(lr.severityText) : undefined) ?? 6;
         const time = int64ToBigInt(lr.timeUnixNano, true) || int64ToBigInt(lr.observedTimeUnixNano, true) || ctx.nowNs;
