@@ -19,6 +19,7 @@
  */
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { protoType } from '../src/sources/grpc/proto.ts';
@@ -345,7 +346,12 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = {
     suite: 'otlp',
     date: new Date().toISOString(),
-    machine: { cores: (await import('node:os')).availableParallelism(), node: process.version, note: 'client and server share the machine' },
+    machine: {
+      cores: availableParallelism(),
+      node: process.version,
+      load_average_at_start: Math.round(loadavg()[0]! * 10) / 10,
+      note: 'client and server share the machine; compare rows of one run (the baseline row moves with the machine\'s load)',
+    },
     parameters: { records: RECORDS, records_per_request: PER_REQUEST, concurrency: CONCURRENCY },
   };
   const runs: [string, (server: BenchServer) => Promise<number>, { bodies: Buffer[]; bytes: number }][] = [
@@ -379,7 +385,7 @@ async function main(): Promise<void> {
 function table(r: Record<string, any>): string {
   const row = (label: string, x: any) => `| ${label} | ${x.records_per_s.toLocaleString('en')} records/s | ${x.mb_per_s_wire} MB/s (${x.wire_bytes_per_record} B/record) | ${x.peak_rss_mb} MiB | ${x.retries} |`;
   return [
-    `Measured ${r.date.slice(0, 10)} on ${r.machine.cores} cores, Node ${r.machine.node}; ${r.machine.note}.`,
+    `Measured ${r.date.slice(0, 10)} on ${r.machine.cores} cores (load average ${r.machine.load_average_at_start} at the start), Node ${r.machine.node}; ${r.machine.note}.`,
     `${r.parameters.records.toLocaleString('en')} application log records per transport, ${r.parameters.records_per_request} per request/batch, ${r.parameters.concurrency} connections or streams; acknowledged = durable. Raw data: \`bench/results/otlp.json\`.`,
     '',
     '| transport | ingest | wire | server peak RSS | retries (429/RETRY) |',
