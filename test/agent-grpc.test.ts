@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { AgentConfigStore } from '../src/sources/agent/configs.ts';
+import { protoType } from '../src/sources/grpc/proto.ts';
 import { freePort, query, startTestServer, tempDir, type TestServer } from './helpers/server.ts';
 import { AgentStream, grpcClient, metadata, unary, type AnyClient } from './helpers/grpc.ts';
 
@@ -24,7 +25,8 @@ interface Setup {
 async function setup(overrides: Record<string, unknown> = {}, dataDir?: string): Promise<Setup> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const server = await startTestServer({ auth: { mode: 'token' }, ...overrides, sources: { grpc: { listen: address }, ...((overrides.sources as object) ?? {}) } }, dataDir);
+  const sources = (overrides.sources ?? {}) as Record<string, Record<string, unknown>>;
+  const server = await startTestServer({ auth: { mode: 'token' }, ...overrides, sources: { ...sources, grpc: { ...sources.grpc, listen: address } } }, dataDir);
   return {
     server,
     address,
@@ -206,6 +208,41 @@ describe('agent stream', () => {
     good.close();
   });
 
+  test('random and truncated frames: an ack or INVALID_ARGUMENT, never a crash or a hang', async () => {
+    const Raw = grpc.makeGenericClientConstructor(
+      { Stream: { path: `/${SERVICE}/Stream`, requestStream: true, responseStream: true, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b } },
+      'Raw',
+    );
+    const raw = new Raw(s.address, grpc.credentials.createInsecure()) as unknown as AnyClient;
+    const valid = Buffer.from(
+      protoType('cairn.agent.v1.RecordBatch').encode({ batchId: 77, records: [{ message: 'fuzz base', host: 'h', attrsJson: '{"a":1}' }, { message: 'fuzz base 2' }] }).finish(),
+    );
+    let seed = 99;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 15; i++) frames.push(Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 120) }, () => Math.floor(rand() * 256))));
+    for (let cut = 1; cut < valid.length; cut += 4) frames.push(valid.subarray(0, cut));
+    let invalid = 0;
+    for (const [i, frame] of frames.entries()) {
+      const call = raw.Stream!(agentMd(ingest, `agent-fuzz-${i}`)) as grpc.ClientDuplexStream<Buffer, Buffer>;
+      call.on('error', () => undefined);
+      const acks: Buffer[] = [];
+      call.on('data', (b: Buffer) => acks.push(b));
+      const ended = new Promise<grpc.StatusObject>((r) => call.on('status', r));
+      call.write(frame);
+      call.end();
+      const status = await ended;
+      if (status.code === grpc.status.INVALID_ARGUMENT) invalid++;
+      else assert.deepEqual([status.code, acks.length], [grpc.status.OK, 1], `frame ${frame.toString('hex')}: ${status.details}`);
+    }
+    raw.close();
+    assert.ok(invalid > 0);
+    const good = new AgentStream(s.client, agentMd(ingest, 'agent-after-fuzz'));
+    good.send(1, [rec('after fuzz')]);
+    assert.equal((await good.ack(1)).status, 'ACK_STATUS_STORED');
+    good.close();
+  });
+
   test('many pipelined batches on one stream all get their ack', async () => {
     const stream = new AgentStream(s.client, agentMd(ingest, 'agent-pipeline'));
     for (let i = 1; i <= 60; i++) stream.send(i, [rec(`pipelined ${i}`)]);
@@ -250,6 +287,24 @@ describe('agent stream backpressure', () => {
       assert.equal(stream.acks.at(-1)!.status, 'ACK_STATUS_STORED', 'the resend of a refused batch is not a duplicate');
       stream.close();
       assert.equal((await search(s, s.token('read'), 'rated')).length, 20);
+    } finally {
+      s.client.close();
+      await s.server.stop();
+    }
+  });
+
+  test('a batch over sources.grpc.max_message_bytes ends its stream with RESOURCE_EXHAUSTED; other streams carry on', async () => {
+    const s = await setup({ sources: { grpc: { max_message_bytes: '64KiB' } } });
+    try {
+      const token = s.token('ingest');
+      const other = new AgentStream(s.client, agentMd(token, 'agent-small'));
+      const big = new AgentStream(s.client, agentMd(token, 'agent-big'));
+      big.send(1, [rec('big ' + 'x'.repeat(100 * 1024))]);
+      const end = await big.ended;
+      assert.equal(end.code, grpc.status.RESOURCE_EXHAUSTED, end.details);
+      other.send(1, [rec('small one')]);
+      assert.equal((await other.ack(1)).status, 'ACK_STATUS_STORED');
+      other.close();
     } finally {
       s.client.close();
       await s.server.stop();

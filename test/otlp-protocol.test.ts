@@ -119,6 +119,48 @@ describe('OTLP/HTTP', () => {
     assert.equal((await query(s.url, { q: 'fuzz-neighbour', limit: '1000' })).body.records.length, inputs.length);
   });
 
+  test('mutated OTLP/JSON (wrong types anywhere in the tree): 200 or a 400 that says why, never a 500', async () => {
+    const base = {
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'json-fuzz' } }] },
+          scopeLogs: [
+            {
+              scope: { name: 's', attributes: [{ key: 'k', value: { arrayValue: { values: [{ intValue: '1' }] } } }] },
+              logRecords: [{ timeUnixNano: '1700000000000000000', severityNumber: 9, body: { kvlistValue: { values: [{ key: 'a', value: { boolValue: true } }] } }, traceId: '00'.repeat(16), attributes: [{ key: 'x', value: { doubleValue: 1.5 } }] }],
+            },
+          ],
+        },
+      ],
+    };
+    const rand = prng(2024);
+    const replacements: unknown[] = [null, 0, -1, 1e308, 'x', '', [], {}, true, 'zz', { stringValue: 5 }, [null], '18446744073709551616'];
+    const paths: (string | number)[][] = [];
+    const walk = (v: unknown, path: (string | number)[]) => {
+      if (path.length > 0) paths.push(path);
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    };
+    walk(base, []);
+    const codes = new Set<number>();
+    for (let i = 0; i < 80; i++) {
+      const doc = structuredClone(base) as any;
+      const path = paths[Math.floor(rand() * paths.length)]!;
+      let node = doc;
+      for (const p of path.slice(0, -1)) node = node[p];
+      node[path.at(-1)!] = replacements[Math.floor(rand() * replacements.length)];
+      const res = await post(s.url, JSON.stringify(doc), JS);
+      codes.add(res.status);
+      const answer = (await res.json()) as { code?: number; message?: string };
+      assert.ok(res.status === 200 || res.status === 400, `${res.status} for ${JSON.stringify(doc)}`);
+      if (res.status === 400) {
+        assert.equal(answer.code, grpc.status.INVALID_ARGUMENT);
+        assert.match(answer.message!, /resourceLogs|not a valid OTLP\/JSON|traceId/);
+      }
+    }
+    assert.deepEqual([...codes].sort(), [200, 400]);
+  });
+
   test('bad JSON, wrong media type, oversized and compressed-bomb bodies', async () => {
     let res = await post(s.url, '{"resourceLogs": [', JS);
     assert.equal(res.status, 400);

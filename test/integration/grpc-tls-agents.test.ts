@@ -88,4 +88,7 @@ test('cairn agents config set/get/list while the server runs; agents fetch it ov
   r = cairn(['agents', 'config', 'get', 'web', '--data', data]);
   assert.equal(r.code, 1);
   assert.equal(cairn(['agents', 'bogus']).code, 2);
+  assert.match(cairn(['--help']).out, /\bagents\b/);
+  assert.match(cairn(['agents', '--help']).out, /usage:\s+cairn agents list/);
+  assert.match(cairn(['server', '--help']).out, /--grpc-listen/);
 });
