@@ -7,6 +7,7 @@ set -euo pipefail
 # Debian packages the integration suites need (program to check → package).
 declare -A APT_PACKAGES=(
   [logger]=bsdutils
+  [openssl]=openssl
 )
 
 missing=()

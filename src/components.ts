@@ -2,3 +2,6 @@
 import './store/duckdb/index.ts';
 import './queue/memory/index.ts';
 import './sources/http/index.ts';
+import './sources/grpc/index.ts';
+import './sources/otlp/index.ts';
+import './sources/agent/index.ts';

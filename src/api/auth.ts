@@ -28,21 +28,28 @@ export function tokenFromRequest(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
+/** The outcome of checking a caller, in no transport's terms: HTTP maps it to 401/403, gRPC to UNAUTHENTICATED/PERMISSION_DENIED. */
+export type AuthResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; denied: 'unauthorized' | 'forbidden'; reason: 'missing' | 'invalid' | 'role'; message: string };
+
+/** Resolves the principal a token (or open mode) stands for and checks its role. */
+export function authorizeToken(auth: Authenticator, token: string | undefined, required: Role): AuthResult {
+  if (auth.mode === 'open') return { ok: true, principal: { tenant: auth.openTenant, role: 'admin', tokenId: null } };
+  if (!token) return { ok: false, denied: 'unauthorized', reason: 'missing', message: 'a token is required: send "Authorization: Bearer <token>"' };
+  const result = auth.tokens.verify(token);
+  if ('error' in result) return { ok: false, denied: 'unauthorized', reason: 'invalid', message: result.error };
+  if (!roleAllows(result.role, required)) {
+    return { ok: false, denied: 'forbidden', reason: 'role', message: `this token's role "${result.role}" cannot do this (needs "${required}")` };
+  }
+  return { ok: true, principal: result };
+}
+
 /** Resolves the caller and checks its role; throws 401 (who are you) or 403 (not allowed). */
 export function authorize(auth: Authenticator, req: FastifyRequest, required: Role): Principal {
-  if (auth.mode === 'open') return { tenant: auth.openTenant, role: 'admin', tokenId: null };
-  const token = tokenFromRequest(req);
-  if (!token) {
-    throw new HttpError(401, 'unauthorized', 'a token is required: send "Authorization: Bearer <token>"', {
-      headers: { 'www-authenticate': 'Bearer realm="cairn"' },
-    });
-  }
-  const result = auth.tokens.verify(token);
-  if ('error' in result) {
-    throw new HttpError(401, 'unauthorized', result.error, { headers: { 'www-authenticate': 'Bearer realm="cairn", error="invalid_token"' } });
-  }
-  if (!roleAllows(result.role, required)) {
-    throw new HttpError(403, 'forbidden', `this token's role "${result.role}" cannot do this (needs "${required}")`);
-  }
-  return result;
+  const result = authorizeToken(auth, tokenFromRequest(req), required);
+  if (result.ok) return result.principal;
+  if (result.denied === 'forbidden') throw new HttpError(403, 'forbidden', result.message);
+  const challenge = result.reason === 'invalid' ? 'Bearer realm="cairn", error="invalid_token"' : 'Bearer realm="cairn"';
+  throw new HttpError(401, 'unauthorized', result.message, { headers: { 'www-authenticate': challenge } });
 }

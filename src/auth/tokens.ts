@@ -10,8 +10,9 @@
  * and revoked tokens apply without a restart.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileVersion, writeFileAtomic } from '../util/atomic-file.ts';
 
 export const ROLES = ['ingest', 'read', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -43,12 +44,6 @@ const TOKEN_PATTERN = /^cairn_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
 export function tokenFilePath(dataDir: string): string {
   return join(dataDir, 'auth', 'tokens.json');
-}
-
-/** Every save renames a new file into place, so inode and mtime together tell a change. */
-function fileVersion(file: string): string {
-  const st = statSync(file);
-  return `${st.ino}:${st.mtimeMs}:${st.size}`;
 }
 
 function sha256Hex(text: string): string {
@@ -135,17 +130,8 @@ export class TokenStore {
   }
 
   private save(): void {
-    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
     const body: TokenFile = { version: 1, tokens: [...this.entries.values()] };
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(body, null, 2) + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify(body, null, 2) + '\n');
     this.loadedVersion = fileVersion(this.file);
   }
 }

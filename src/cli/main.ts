@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   import: () => import('./import.ts'),
   token: () => import('./token.ts'),
   config: () => import('./config.ts'),
+  agents: () => import('./agents.ts'),
 };
 
 const SUMMARIES: Record<string, string> = {
@@ -23,6 +24,7 @@ const SUMMARIES: Record<string, string> = {
   import: 'import a Windows .evtx file',
   token: 'create, list and revoke API tokens',
   config: 'check a configuration file',
+  agents: 'agent status and per-access-key agent configs',
 };
 
 export const USAGE = `usage: cairn <command> [options]

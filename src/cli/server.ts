@@ -13,6 +13,7 @@ Runs Cairn on the embedded store (DuckDB + Parquet under the data directory).
 options:
   --listen HOST:PORT   where the API and UI listen (server.listen, default 127.0.0.1:7480)
   --data DIR           data directory (server.data_dir, default ./data)
+  --grpc-listen H:P    gRPC listener for OTLP/gRPC and agents (sources.grpc.listen, default off)
   --config FILE        YAML configuration file (cairn.yaml)
   -h, --help           show this help
 
@@ -24,6 +25,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     listen: { type: 'string' },
     data: { type: 'string' },
+    'grpc-listen': { type: 'string' },
     config: { type: 'string', short: 'c' },
   });
   if (values.help) {
@@ -32,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = loadConfig({
     file: values.config,
-    flags: { 'server.listen': values.listen, 'server.data_dir': values.data },
+    flags: { 'server.listen': values.listen, 'server.data_dir': values.data, 'sources.grpc.listen': values['grpc-listen'] },
   });
   const logger = createLogger(config.log.level);
   const server = await startServer(config, logger);

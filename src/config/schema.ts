@@ -64,7 +64,37 @@ export const configSchema = z.strictObject({
       tenant_burst: z.number().int().min(0).default(0).describe('Records a tenant may send at once above its rate (the bucket size); 0 means one second\'s worth.'),
     })
     .prefault({}),
-  sources: z.strictObject({}).prefault({}).describe('Listeners and options of each ingest protocol (see docs/protocols/).'),
+  sources: z
+    .strictObject({
+      grpc: z
+        .strictObject({
+          listen: hostPort().nullable().default(null).describe('HOST:PORT of the shared gRPC server (OTLP/gRPC, the agent stream); null = no gRPC server.'),
+          tls: z
+            .strictObject({
+              cert: z.string().min(1).describe('PEM certificate chain file.'),
+              key: z.string().min(1).describe('PEM private key file.'),
+            })
+            .nullable()
+            .default(null)
+            .describe('TLS for the gRPC listener: `{cert, key}`, paths of PEM files (certificate chain, private key); null = plaintext HTTP/2.'),
+          max_message_bytes: byteSize().prefault('16MiB').describe('Largest gRPC message (after decompression); larger ones fail with RESOURCE_EXHAUSTED.'),
+          max_connections: z.number().int().positive().default(1024).describe('Open gRPC connections at most; further ones are closed at once.'),
+          max_concurrent_streams: z.number().int().positive().default(100).describe('Concurrent calls per gRPC connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).'),
+        })
+        .prefault({})
+        .describe('The shared gRPC server: docs/protocols/otlp.md, docs/protocols/agent-grpc.md.'),
+      agent: z
+        .strictObject({
+          dedup_window: z.number().int().positive().default(256).describe('Committed batch ids remembered per agent, so a batch resent after a reconnect is not stored twice.'),
+          max_agents: z.number().int().positive().default(10_000).describe('Agents whose status and dedup window are kept; the least recently seen is forgotten first.'),
+          max_in_flight_batches: z.number().int().positive().default(8).describe('Batches of one agent stream being stored at once; beyond, the server stops reading the stream.'),
+          max_config_bytes: byteSize().prefault('1MiB').describe('Largest agent config (JSON text).'),
+        })
+        .prefault({})
+        .describe('The agent stream (cairn.agent.v1.AgentIngest): docs/protocols/agent-grpc.md.'),
+    })
+    .prefault({})
+    .describe('Listeners and options of each ingest protocol (see docs/protocols/).'),
   queue: z
     .strictObject({
       type: z.enum(['memory']).default('memory').describe('Queue between ingest and the store: memory (in-process, bounded).'),

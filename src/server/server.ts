@@ -101,14 +101,23 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
   registerQueryRoutes(app, { config, store, auth, metrics });
   registerAdminRoutes(app, { store, auth });
   const running: Source[] = [];
-  // Every registered source is created: HTTP-based ones add their routes, the
-  // others open listeners only where their section of `sources` asks for one.
-  for (const name of sources.names()) {
-    running.push(sources.get(name)({ config, http: app, ingestor, auth, metrics, logger }));
-  }
   const { host, port } = splitHostPort(config.server.listen);
-  await app.listen({ host, port });
-  for (const s of running) await s.start();
+  try {
+    // Every registered source is created: HTTP-based ones add their routes, the
+    // others open listeners only where their section of `sources` asks for one.
+    for (const name of sources.names()) {
+      running.push(sources.get(name)({ config, http: app, ingestor, auth, metrics, logger }));
+    }
+    await app.listen({ host, port });
+    for (const s of running) await s.start();
+  } catch (err) {
+    // A listener that cannot open (bad config, port in use) must not leave the store open behind it.
+    for (const s of running) await s.stop().catch(() => undefined);
+    await app.close().catch(() => undefined);
+    await queue.drain(0);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;

@@ -68,12 +68,12 @@ class Collector {
   }
 }
 
-function byteLength(line: string, max: number): number {
+export function byteLength(line: string, max: number): number {
   // A UTF-16 unit is at most 3 UTF-8 bytes: short lines need no exact count.
   return line.length * 3 <= max ? line.length : Buffer.byteLength(line);
 }
 
-function truncateUtf8(text: string, maxBytes: number): string {
+export function truncateUtf8(text: string, maxBytes: number): string {
   const buf = Buffer.from(text);
   if (buf.length <= maxBytes) return text;
   let end = maxBytes;
