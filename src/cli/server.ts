@@ -21,21 +21,29 @@ Settings come from defaults < the config file < CAIRN_SECTION__KEY environment
 variables (CAIRN_SERVER__LISTEN=0.0.0.0:7480) < these flags. On a loopback
 address without tokens configured the server runs in open local mode.`;
 
+/** Each flag sets one configuration key (and error messages name the flag). */
+const FLAG_PATHS: Record<string, string> = {
+  listen: 'server.listen',
+  data: 'server.data_dir',
+  'grpc-listen': 'sources.grpc.listen',
+};
+
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
-    listen: { type: 'string' },
-    data: { type: 'string' },
-    'grpc-listen': { type: 'string' },
+    ...Object.fromEntries(Object.keys(FLAG_PATHS).map((flag) => [flag, { type: 'string' as const }])),
     config: { type: 'string', short: 'c' },
   });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  const config = loadConfig({
-    file: values.config,
-    flags: { 'server.listen': values.listen, 'server.data_dir': values.data, 'sources.grpc.listen': values['grpc-listen'] },
-  });
+  const flags: Record<string, unknown> = {};
+  const flagNames: Record<string, string> = {};
+  for (const [flag, path] of Object.entries(FLAG_PATHS)) {
+    flags[path] = (values as Record<string, unknown>)[flag];
+    flagNames[path] = `--${flag}`;
+  }
+  const config = loadConfig({ file: values.config as string | undefined, flags, flagNames });
   const logger = createLogger(config.log.level);
   const server = await startServer(config, logger);
   console.log(`Cairn is running at ${server.url} — data in ${config.server.data_dir}`);

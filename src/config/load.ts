@@ -91,6 +91,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Flag overrides as dotted paths: { 'server.listen': '0.0.0.0:7480' }. */
   flags?: Record<string, unknown>;
+  /** The flag that set each path, for error messages (default: --<last path segment>). */
+  flagNames?: Record<string, string>;
 }
 
 export function loadConfig(options: LoadOptions = {}): CairnConfig {
@@ -100,7 +102,7 @@ export function loadConfig(options: LoadOptions = {}): CairnConfig {
   for (const [path, value] of Object.entries(options.flags ?? {})) {
     if (value === undefined) continue;
     setPath(tree, path.split('.'), value);
-    origins.set(path, `--${path.split('.').pop()!.replaceAll('_', '-')}`);
+    origins.set(path, options.flagNames?.[path] ?? `--${path.split('.').pop()!.replaceAll('_', '-')}`);
   }
   return validateConfig(tree, options.file ?? 'defaults', origins);
 }

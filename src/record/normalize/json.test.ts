@@ -34,3 +34,12 @@ test('errors name the field', () => {
   assert.match((recordFromJson({ ts: 1 }, d) as { error: string }).error, /missing "message"/);
   assert.match((recordFromJson([1], d) as { error: string }).error, /JSON object/);
 });
+
+test('an attr named __proto__ is stored, not turned into a prototype', () => {
+  const res = recordFromJson(JSON.parse('{"message":"x","__proto__":{"polluted":true},"attrs":{"__proto__":{"p2":1}}}'), d);
+  assert.ok('record' in res);
+  const attrs = res.record.attrs;
+  assert.equal(Object.getPrototypeOf(attrs), Object.prototype);
+  assert.equal((attrs as Record<string, unknown>).polluted, undefined);
+  assert.equal(JSON.stringify(attrs), '{"__proto__":{"p2":1}}');
+});

@@ -24,6 +24,15 @@ export type JsonRecordResult = { record: LogRecord } | { error: string };
 const OS_SET: ReadonlySet<string> = new Set(OS_VALUES);
 const TYPE_SET: ReadonlySet<string> = new Set(TYPE_VALUES);
 
+/**
+ * Sets an attr as an own property. Plain assignment of a key named
+ * `__proto__` would change the object's prototype instead of storing it.
+ */
+export function setAttr(attrs: Attrs, key: string, value: JsonValue): void {
+  if (key === '__proto__') Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
+  else attrs[key] = value;
+}
+
 function asText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -68,7 +77,7 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
       case '_msg':
       case 'line': {
         if (message !== undefined) {
-          attrs[key] = v as JsonValue;
+          setAttr(attrs, key, v as JsonValue);
           break;
         }
         const text = asText(v);
@@ -120,8 +129,8 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         raw = asText(v) ?? null;
         break;
       case 'attrs':
-        if (typeof v === 'object' && v !== null && !Array.isArray(v)) Object.assign(attrs, v as Attrs);
-        else return { error: 'attrs: must be an object' };
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: 'attrs: must be an object' };
+        for (const k in v as Attrs) setAttr(attrs, k, (v as Attrs)[k]!);
         break;
       case 'tenant':
       case 'observed_ts':
@@ -130,7 +139,7 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         // Set by the server, never by the sender.
         break;
       default:
-        attrs[key] = v as JsonValue;
+        setAttr(attrs, key, v as JsonValue);
     }
   }
   if (message === undefined) return { error: 'missing "message" (or msg, log, line)' };
