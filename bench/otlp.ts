@@ -23,7 +23,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { protoType } from '../src/sources/grpc/proto.ts';
-import { freePort, sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
+import { sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
+import { freePort } from '../test/helpers/server.ts';
 import { updateDocSection } from './lib/report.ts';
 
 const { values } = parseArgs({

@@ -1,22 +1,9 @@
 /** Starts a real `cairn server` child process for a benchmark and samples its memory. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createServer } from 'node:net';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
+import { join } from 'node:path';
+import { startChildServer } from '../../test/helpers/server.ts';
 
 export interface BenchServer {
   url: string;
@@ -30,38 +17,20 @@ export interface BenchServer {
 
 export async function startBenchServer(opts: { dataDir?: string; env?: Record<string, string>; keepData?: boolean } = {}): Promise<BenchServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(process.env.CAIRN_BENCH_DIR ?? tmpdir(), 'cairn-bench-'));
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'cairn.js'), 'server', '--listen', `127.0.0.1:${port}`, '--data', dataDir], {
-    env: { ...process.env, CAIRN_LOG__LEVEL: 'warn', ...opts.env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      const r = await fetch(`${url}/readyz`);
-      if (r.ok) break;
-    } catch {
-      /* not up yet */
-    }
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const pid = child.pid!;
+  const server = await startChildServer(dataDir, [], { CAIRN_LOG__LEVEL: 'warn', ...opts.env });
+  const pid = server.child.pid!;
   return {
-    url,
+    url: server.url,
     pid,
     dataDir,
-    child,
+    child: server.child,
     memory() {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
       return { rss: kb('VmRSS'), peak: kb('VmHWM') };
     },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
+      await server.stop();
       if (!opts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

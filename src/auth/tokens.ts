@@ -10,9 +10,8 @@
  * and revoked tokens apply without a restart.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileVersion, writeFileAtomic } from '../util/atomic-file.ts';
+import { SharedJsonFile } from '../util/atomic-file.ts';
 
 export const ROLES = ['ingest', 'read', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -51,43 +50,22 @@ function sha256Hex(text: string): string {
 }
 
 export class TokenStore {
-  private readonly file: string;
+  private readonly state: SharedJsonFile<TokenFile>;
   private entries = new Map<string, TokenEntry>();
-  private loadedVersion = '';
-  private lastCheck = 0;
 
   constructor(dataDir: string) {
-    this.file = tokenFilePath(dataDir);
-    this.reload();
-  }
-
-  private reload(): void {
-    let version: string;
-    try {
-      version = fileVersion(this.file);
-    } catch {
-      this.entries = new Map();
-      this.loadedVersion = 'missing';
-      return;
-    }
-    if (version === this.loadedVersion) return;
-    const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as TokenFile;
-    this.entries = new Map(parsed.tokens.map((t) => [t.id, t]));
-    this.loadedVersion = version;
-  }
-
-  private maybeReload(): void {
-    const now = Date.now();
-    if (now - this.lastCheck < 1000) return;
-    this.lastCheck = now;
-    this.reload();
+    this.state = new SharedJsonFile<TokenFile>(
+      tokenFilePath(dataDir),
+      () => ({ version: 1, tokens: [] }),
+      (_before, after) => (this.entries = new Map(after.tokens.map((t) => [t.id, t]))),
+    );
   }
 
   /** The principal a token stands for, or a reason it does not stand for one. */
   verify(token: string, now = Date.now()): Principal | { error: string } {
     const m = TOKEN_PATTERN.exec(token.trim());
     if (!m) return { error: 'malformed token' };
-    this.maybeReload();
+    this.state.read();
     const entry = this.entries.get(m[1]!);
     if (!entry) return { error: 'unknown or revoked token' };
     const given = Buffer.from(sha256Hex(m[2]!), 'hex');
@@ -98,13 +76,13 @@ export class TokenStore {
   }
 
   list(): TokenEntry[] {
-    this.reload();
+    this.state.read(true);
     return [...this.entries.values()];
   }
 
   /** Creates a token; the returned text is the only time the secret exists outside the caller. */
   create(opts: { tenant: string; role: Role; expiresMs?: number; name?: string }): { token: string; entry: TokenEntry } {
-    this.reload();
+    this.state.read(true);
     const id = randomBytes(6).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const now = new Date();
@@ -123,16 +101,14 @@ export class TokenStore {
   }
 
   revoke(id: string): boolean {
-    this.reload();
+    this.state.read(true);
     const existed = this.entries.delete(id);
     if (existed) this.save();
     return existed;
   }
 
   private save(): void {
-    const body: TokenFile = { version: 1, tokens: [...this.entries.values()] };
-    writeFileAtomic(this.file, JSON.stringify(body, null, 2) + '\n');
-    this.loadedVersion = fileVersion(this.file);
+    this.state.write({ version: 1, tokens: [...this.entries.values()] });
   }
 }
 

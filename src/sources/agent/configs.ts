@@ -13,11 +13,10 @@
  * JSON object within max_config_bytes.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TENANT_PATTERN } from '../../config/schema.ts';
 import type { Attrs } from '../../record/record.ts';
-import { fileVersion, writeFileAtomic } from '../../util/atomic-file.ts';
+import { SharedJsonFile } from '../../util/atomic-file.ts';
 
 /** Access keys look like tenant names: letters, digits, ".", "_", "-". */
 export const ACCESS_KEY_PATTERN = TENANT_PATTERN;
@@ -57,66 +56,37 @@ type Listener = (entry: AgentConfigEntry | undefined) => void;
 const watchKey = (tenant: string, key: string) => `${tenant}\u0000${key}`;
 
 export class AgentConfigStore {
-  private readonly file: string;
+  private readonly state: SharedJsonFile<ConfigFile>;
   private readonly maxBytes: number;
-  private data: ConfigFile = { version: 1, tenants: {} };
-  private loadedVersion = '';
-  private lastCheck = 0;
   private readonly listeners = new Map<string, Set<Listener>>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(dataDir: string, maxBytes: number) {
-    this.file = configFilePath(dataDir);
     this.maxBytes = maxBytes;
-    this.reload();
+    this.state = new SharedJsonFile<ConfigFile>(configFilePath(dataDir), () => ({ version: 1, tenants: {} }), (before, after) => this.notify(before, after));
   }
 
-  /** Re-reads the file if another process replaced it; tells watchers whose config changed. */
-  private reload(): void {
-    let version: string;
-    try {
-      version = fileVersion(this.file);
-    } catch {
-      version = 'missing';
-    }
-    if (version === this.loadedVersion) return;
-    const before = this.data;
-    try {
-      this.data = version === 'missing' ? { version: 1, tenants: {} } : (JSON.parse(readFileSync(this.file, 'utf8')) as ConfigFile);
-    } catch {
-      // A hand-edited file that does not parse: keep serving the last good configs.
-      return;
-    }
-    this.loadedVersion = version;
-    this.notify(before);
+  private get data(): ConfigFile {
+    return this.state.read();
   }
 
-  private maybeReload(): void {
-    const now = Date.now();
-    if (now - this.lastCheck < 1000) return;
-    this.lastCheck = now;
-    this.reload();
-  }
-
-  private notify(before: ConfigFile): void {
+  private notify(before: ConfigFile, after: ConfigFile): void {
     for (const [k, set] of this.listeners) {
       const [tenant, key] = k.split('\u0000') as [string, string];
       const old = before.tenants[tenant]?.[key];
-      const now = this.data.tenants[tenant]?.[key];
+      const now = after.tenants[tenant]?.[key];
       if (old?.etag === now?.etag && old?.version === now?.version) continue;
       for (const listener of set) listener(now);
     }
   }
 
   get(tenant: string, key: string): AgentConfigEntry | undefined {
-    this.maybeReload();
     return this.data.tenants[tenant]?.[key];
   }
 
   list(tenant?: string): AgentConfigListing[] {
-    this.reload();
     const out: AgentConfigListing[] = [];
-    for (const [t, keys] of Object.entries(this.data.tenants)) {
+    for (const [t, keys] of Object.entries(this.state.read(true).tenants)) {
       if (tenant !== undefined && t !== tenant) continue;
       for (const [access_key, entry] of Object.entries(keys)) out.push({ tenant: t, access_key, ...entry });
     }
@@ -133,34 +103,32 @@ export class AgentConfigStore {
     if (Buffer.byteLength(text) > this.maxBytes) {
       throw new AgentConfigError(`the config is ${Buffer.byteLength(text)} bytes; at most ${this.maxBytes} (sources.agent.max_config_bytes)`);
     }
-    this.reload();
-    const before = structuredClone(this.data);
-    const previous = this.data.tenants[tenant]?.[key];
+    const data = structuredClone(this.state.read(true));
+    const previous = data.tenants[tenant]?.[key];
     const entry: AgentConfigEntry = {
       config: config as Attrs,
       version: (previous?.version ?? 0) + 1,
       etag: createHash('sha256').update(text).digest('hex').slice(0, 32),
       updated: new Date().toISOString(),
     };
-    (this.data.tenants[tenant] ??= {})[key] = entry;
-    this.save(before);
+    (data.tenants[tenant] ??= {})[key] = entry;
+    this.save(data);
     return entry;
   }
 
   delete(tenant: string, key: string): boolean {
-    this.reload();
-    if (!this.data.tenants[tenant]?.[key]) return false;
-    const before = structuredClone(this.data);
-    delete this.data.tenants[tenant][key];
-    if (Object.keys(this.data.tenants[tenant]).length === 0) delete this.data.tenants[tenant];
-    this.save(before);
+    const data = structuredClone(this.state.read(true));
+    if (!data.tenants[tenant]?.[key]) return false;
+    delete data.tenants[tenant][key];
+    if (Object.keys(data.tenants[tenant]).length === 0) delete data.tenants[tenant];
+    this.save(data);
     return true;
   }
 
-  private save(before: ConfigFile): void {
-    writeFileAtomic(this.file, JSON.stringify(this.data, null, 2) + '\n');
-    this.loadedVersion = fileVersion(this.file);
-    this.notify(before);
+  private save(data: ConfigFile): void {
+    const before = this.state.read();
+    this.state.write(data);
+    this.notify(before, data);
   }
 
   /** Calls listener with the key's config whenever it changes (set, delete, or another process's write). */
@@ -169,7 +137,7 @@ export class AgentConfigStore {
     let set = this.listeners.get(k);
     if (!set) this.listeners.set(k, (set = new Set()));
     set.add(listener);
-    this.timer ??= setInterval(() => this.reload(), 1000).unref();
+    this.timer ??= setInterval(() => this.state.read(true), 1000).unref();
     return () => {
       set.delete(listener);
       if (set.size === 0) this.listeners.delete(k);
