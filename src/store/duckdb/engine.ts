@@ -83,7 +83,7 @@ const SORT_ORDER = 'service, host, unit, ts';
 const MAX_QUERY_CONNECTIONS = 8;
 const SEARCH_GROUP_ROWS = 2_000_000;
 /** Trigram filters of segments kept in memory (32 KiB each). */
-const BLOOM_CACHE_ENTRIES = 4096;
+const BLOOM_CACHE_ENTRIES = 1024;
 const DUCKDB_TYPES: Record<SqlType, DuckDBType> = { BIGINT, DOUBLE, VARCHAR, BOOLEAN, UTINYINT };
 
 interface Head {
