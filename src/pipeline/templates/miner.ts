@@ -1,0 +1,417 @@
+/**
+ * Online template miner (Drain-style): every message is assigned a template,
+ * the text with its variable parts replaced by `<*>`.
+ *
+ * Design note. A message is tokenized and masked (tokenize.ts); its masked key
+ * is looked up in a bounded cache, which answers almost every message in one
+ * hash lookup. A new key goes down a shallow tree, like Drain's: templates are
+ * grouped by shape (the separators, hence the token count) and then by first
+ * token. In its leaf, the message joins a template it is *compatible* with:
+ * equal at every position where neither has a wildcard. Templates grow more
+ * general in two ways only, both evidence that a position holds a variable:
+ *  - compatibility: one side has a wildcard where the other has a word (the
+ *    position held a number in one line and a word in another);
+ *  - siblings: `siblingValues` templates that differ at one position only
+ *    (never the first token, which names the event as in Drain) are one
+ *    template with a wildcard there (`user root`, `user admin`, ...).
+ * Plain words are never turned into wildcards by similarity alone: log
+ * templates differ by one word often (`Transitioned from NEW to RUNNING`).
+ *
+ * Ids: a template's id is a hash of its text when it was first seen, kept
+ * while it generalizes. When two templates merge, the larger keeps its id and
+ * the other id becomes an alias of it, so ids already stored with records
+ * stay meaningful. Memory is bounded: at most `maxTemplates` live templates,
+ * the least recently seen are evicted (counted), the cache and the alias table
+ * are bounded too. Not safe for concurrent use; the caller serializes.
+ */
+import { createHash } from 'node:crypto';
+import { DEFAULT_TOKEN_RULES, Tokenizer, WILDCARD, type TokenRules } from './tokenize.ts';
+
+export interface MinerRules extends TokenRules {
+  /** Merge templates that are equal where neither has a wildcard. */
+  compatible: boolean;
+  /** Merge `siblingValues` templates that differ at one position. */
+  siblings: boolean;
+  /** Never make the first token a wildcard by the sibling rule. */
+  firstTokenFixed: boolean;
+}
+
+export const DEFAULT_MINER_RULES: MinerRules = { ...DEFAULT_TOKEN_RULES, compatible: true, siblings: true, firstTokenFixed: true };
+
+export interface MinerOptions {
+  /** Distinct words at one position (all else equal) that make it a variable. */
+  siblingValues?: number;
+  /** Live templates kept, at most; the least recently seen are evicted beyond. */
+  maxTemplates?: number;
+  /** Messages are mined on their first this many characters. */
+  maxMessageChars?: number;
+  /** For measuring each rule's effect (bench/templates.ts); production uses the defaults. */
+  rules?: Partial<MinerRules>;
+}
+
+export const DEFAULT_SIBLING_VALUES = 4;
+export const DEFAULT_MAX_TEMPLATES = 10_000;
+export const DEFAULT_MAX_MESSAGE_CHARS = 4096;
+
+/** One template as persisted and listed. */
+export interface TemplateSnapshot {
+  id: string;
+  tokens: string[];
+  seps: string[];
+  count: number;
+  first_seen: string | null;
+  last_seen: string | null;
+  example: string;
+}
+
+export interface MinerSnapshot {
+  version: 1;
+  /** Least recently seen first. */
+  templates: TemplateSnapshot[];
+  /** [merged id, id it was merged into]. */
+  aliases: [string, string][];
+}
+
+const SHAPE_SEP = '\u0002';
+
+export class Template {
+  readonly id: string;
+  tokens: string[];
+  readonly seps: string[];
+  /** seps joined: templates of one shape are the only merge candidates of each other. */
+  readonly shape: string;
+  count = 0;
+  /** Event time of the first and last message, ns. */
+  firstSeen: bigint | null = null;
+  lastSeen: bigint | null = null;
+  example: string;
+  /** Mining sequence number of the last message: the eviction order. */
+  touched = 0;
+  /** The template this one was merged into (follow to the end for the current one). */
+  mergedInto: Template | null = null;
+  evicted = false;
+  private printed: string | null = null;
+
+  constructor(id: string, tokens: string[], seps: string[], example: string) {
+    this.id = id;
+    this.tokens = tokens;
+    this.seps = seps;
+    this.shape = seps.join(SHAPE_SEP);
+    this.example = example;
+  }
+
+  /** The template as text: separators and tokens, `<*>` for variables. */
+  get text(): string {
+    this.printed ??= templateText(this.tokens, this.seps);
+    return this.printed;
+  }
+
+  setTokens(tokens: string[]): void {
+    this.tokens = tokens;
+    this.printed = null;
+  }
+
+  /** The template this one is now: itself, or the one it was merged into. */
+  current(): Template {
+    let t: Template = this;
+    while (t.mergedInto) t = t.mergedInto;
+    return t;
+  }
+}
+
+function templateText(tokens: string[], seps: string[]): string {
+  let text = seps[0]!;
+  for (let i = 0; i < tokens.length; i++) text += tokens[i]! + seps[i + 1]!;
+  return text;
+}
+
+function compatible(a: string[], b: string[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && x !== WILDCARD && y !== WILDCARD) return false;
+  }
+  return true;
+}
+
+/** Wildcards wherever the two differ. */
+function join(a: string[], b: string[]): string[] {
+  let out: string[] | null = null;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i] && a[i] !== WILDCARD) {
+      out ??= a.slice();
+      out[i] = WILDCARD;
+    }
+  }
+  return out ?? a;
+}
+
+/** The merge keeps the id of the template with more messages (the older one on a tie). */
+function survivorOf(list: Template[]): Template {
+  let best = list[0]!;
+  for (const t of list) if (t.count > best.count || (t.count === best.count && t.touched < best.touched)) best = t;
+  return best;
+}
+
+export class TemplateMiner {
+  readonly siblingValues: number;
+  readonly maxTemplates: number;
+  readonly maxMessageChars: number;
+  private readonly rules: MinerRules;
+  private readonly tokenizer: Tokenizer;
+  /** Masked message key → template (possibly merged since: follow `current()`). */
+  private readonly cache = new Map<string, Template>();
+  private readonly cacheLimit: number;
+  /** shape → first token (or `<*>`) → templates: the tree. */
+  private readonly tree = new Map<string, Map<string, Template[]>>();
+  /** shape + one position wildcarded → the templates that differ only there. */
+  private readonly siblings = new Map<string, Template[]>();
+  private readonly live = new Map<string, Template>();
+  private readonly aliases = new Map<string, string>();
+  private seq = 0;
+  /** Templates evicted so far. */
+  evictions = 0;
+
+  constructor(options: MinerOptions = {}) {
+    this.siblingValues = options.siblingValues ?? DEFAULT_SIBLING_VALUES;
+    this.maxTemplates = options.maxTemplates ?? DEFAULT_MAX_TEMPLATES;
+    this.maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
+    this.rules = { ...DEFAULT_MINER_RULES, ...options.rules };
+    this.tokenizer = new Tokenizer(this.rules);
+    this.cacheLimit = Math.max(4096, this.maxTemplates * 8);
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Assigns `message` to a template and counts it; `ts` (event time, ns) updates first/last seen. */
+  mine(message: string, ts: bigint | null = null): Template {
+    const text = message.length > this.maxMessageChars ? message.slice(0, this.maxMessageChars) : message;
+    const key = this.tokenizer.key(text);
+    let t = this.cache.get(key)?.current();
+    if (t === undefined || t.evicted) {
+      t = this.place(this.tokenizer.tokens(), this.tokenizer.separators(), text);
+      if (this.cache.size >= this.cacheLimit) this.cache.clear();
+      this.cache.set(key, t);
+    }
+    t.count++;
+    t.touched = ++this.seq;
+    if (ts !== null) {
+      if (t.firstSeen === null || ts < t.firstSeen) t.firstSeen = ts;
+      if (t.lastSeen === null || ts > t.lastSeen) t.lastSeen = ts;
+    }
+    return t;
+  }
+
+  /** Live templates, least recently seen first. */
+  templates(): Template[] {
+    return [...this.live.values()].sort((a, b) => a.touched - b.touched);
+  }
+
+  /** The live template for an id, following merges. */
+  get(id: string): Template | undefined {
+    return this.live.get(this.resolveId(id));
+  }
+
+  /** The id a (possibly merged) id is known by now. */
+  resolveId(id: string): string {
+    let current = id;
+    for (let hops = 0; hops < 64; hops++) {
+      const next = this.aliases.get(current);
+      if (next === undefined) return current;
+      current = next;
+    }
+    return current;
+  }
+
+  snapshot(): MinerSnapshot {
+    return {
+      version: 1,
+      templates: this.templates().map((t) => ({
+        id: t.id,
+        tokens: t.tokens,
+        seps: t.seps,
+        count: t.count,
+        first_seen: t.firstSeen?.toString() ?? null,
+        last_seen: t.lastSeen?.toString() ?? null,
+        example: t.example,
+      })),
+      aliases: [...this.aliases],
+    };
+  }
+
+  /** Loads a snapshot into an empty miner. */
+  restore(snapshot: MinerSnapshot): void {
+    for (const s of snapshot.templates) {
+      if (s.tokens.length + 1 !== s.seps.length || this.live.has(s.id)) continue;
+      const t = new Template(s.id, s.tokens, s.seps, s.example);
+      t.count = s.count;
+      t.firstSeen = s.first_seen === null ? null : BigInt(s.first_seen);
+      t.lastSeen = s.last_seen === null ? null : BigInt(s.last_seen);
+      t.touched = ++this.seq;
+      this.live.set(t.id, t);
+      this.index(t);
+    }
+    for (const [from, to] of snapshot.aliases) if (!this.live.has(from)) this.aliases.set(from, to);
+    this.evictIfFull();
+  }
+
+  /** A message whose masked form is new: join a compatible template or start one. */
+  private place(tokens: string[], seps: string[], example: string): Template {
+    const shape = seps.join(SHAPE_SEP);
+    const found = this.rules.compatible ? this.findCompatible(shape, tokens, null) : [];
+    if (found.length > 0) {
+      const survivor = survivorOf(found);
+      this.generalize(survivor, join(survivor.tokens, tokens));
+      for (const other of found) if (other !== survivor) this.mergeInto(survivor, other);
+      this.settle(survivor);
+      return survivor.current();
+    }
+    const t = new Template(this.newId(templateText(tokens, seps)), tokens, seps, example);
+    t.touched = this.seq;
+    this.live.set(t.id, t);
+    this.aliases.delete(t.id);
+    this.index(t);
+    this.settle(t);
+    this.evictIfFull();
+    return t.current();
+  }
+
+  /** Merges until no two templates of the changed ones' shape are compatible or siblings enough. */
+  private settle(first: Template): void {
+    const work = [first];
+    while (work.length > 0) {
+      const t = work.pop()!.current();
+      if (t.evicted) continue;
+      if (this.rules.compatible) {
+        const others = this.findCompatible(t.shape, t.tokens, t);
+        if (others.length > 0) {
+          others.push(t);
+          const survivor = survivorOf(others);
+          for (const o of others) if (o !== survivor) this.mergeInto(survivor, o);
+          work.push(survivor);
+          continue;
+        }
+      }
+      if (!this.rules.siblings) continue;
+      for (let p = this.rules.firstTokenFixed ? 1 : 0; p < t.tokens.length; p++) {
+        if (t.tokens[p] === WILDCARD) continue;
+        const group = this.siblings.get(this.siblingKey(t, p));
+        if (group === undefined || group.length < this.siblingValues) continue;
+        const members = group.slice();
+        const survivor = survivorOf(members);
+        const tokens = survivor.tokens.slice();
+        tokens[p] = WILDCARD;
+        this.generalize(survivor, tokens);
+        for (const m of members) if (m !== survivor) this.merge(m, survivor);
+        work.push(survivor);
+        break;
+      }
+    }
+  }
+
+  /** Folds `other` into `survivor`, widening survivor's template to cover it. */
+  private mergeInto(survivor: Template, other: Template): void {
+    this.generalize(survivor, join(survivor.tokens, other.tokens));
+    this.merge(other, survivor);
+  }
+
+  private merge(from: Template, into: Template): void {
+    this.unindex(from);
+    this.live.delete(from.id);
+    from.mergedInto = into;
+    into.count += from.count;
+    if (from.firstSeen !== null && (into.firstSeen === null || from.firstSeen < into.firstSeen)) into.firstSeen = from.firstSeen;
+    if (from.lastSeen !== null && (into.lastSeen === null || from.lastSeen > into.lastSeen)) into.lastSeen = from.lastSeen;
+    if (from.touched > into.touched) into.touched = from.touched;
+    this.aliases.delete(from.id);
+    this.aliases.set(from.id, into.id);
+    if (this.aliases.size > this.maxTemplates) this.aliases.delete(this.aliases.keys().next().value!);
+  }
+
+  private generalize(t: Template, tokens: string[]): void {
+    if (tokens === t.tokens) return;
+    this.unindex(t);
+    t.setTokens(tokens);
+    this.index(t);
+  }
+
+  private findCompatible(shape: string, tokens: string[], self: Template | null): Template[] {
+    const byFirst = this.tree.get(shape);
+    const out: Template[] = [];
+    if (byFirst === undefined) return out;
+    const scan = (list: Template[] | undefined) => {
+      if (list) for (const t of list) if (t !== self && compatible(t.tokens, tokens)) out.push(t);
+    };
+    if (tokens.length === 0 || tokens[0] === WILDCARD) for (const list of byFirst.values()) scan(list);
+    else {
+      scan(byFirst.get(tokens[0]!));
+      scan(byFirst.get(WILDCARD));
+    }
+    return out;
+  }
+
+  private siblingKey(t: Template, p: number): string {
+    let key = `${p}${SHAPE_SEP}${t.shape}${SHAPE_SEP}`;
+    for (let i = 0; i < t.tokens.length; i++) key += (i === p ? WILDCARD : t.tokens[i]!) + SHAPE_SEP;
+    return key;
+  }
+
+  private index(t: Template): void {
+    let byFirst = this.tree.get(t.shape);
+    if (byFirst === undefined) this.tree.set(t.shape, (byFirst = new Map()));
+    const first = t.tokens[0] ?? WILDCARD;
+    let leaf = byFirst.get(first);
+    if (leaf === undefined) byFirst.set(first, (leaf = []));
+    leaf.push(t);
+    if (!this.rules.siblings) return;
+    for (let p = this.rules.firstTokenFixed ? 1 : 0; p < t.tokens.length; p++) {
+      if (t.tokens[p] === WILDCARD) continue;
+      const key = this.siblingKey(t, p);
+      const group = this.siblings.get(key);
+      if (group === undefined) this.siblings.set(key, [t]);
+      else group.push(t);
+    }
+  }
+
+  private unindex(t: Template): void {
+    const byFirst = this.tree.get(t.shape)!;
+    const first = t.tokens[0] ?? WILDCARD;
+    const leaf = byFirst.get(first)!;
+    leaf.splice(leaf.indexOf(t), 1);
+    if (leaf.length === 0) byFirst.delete(first);
+    if (byFirst.size === 0) this.tree.delete(t.shape);
+    if (!this.rules.siblings) return;
+    for (let p = this.rules.firstTokenFixed ? 1 : 0; p < t.tokens.length; p++) {
+      if (t.tokens[p] === WILDCARD) continue;
+      const key = this.siblingKey(t, p);
+      const group = this.siblings.get(key)!;
+      group.splice(group.indexOf(t), 1);
+      if (group.length === 0) this.siblings.delete(key);
+    }
+  }
+
+  /** Evicts the least recently seen templates, a hundredth of the limit at a time (one sort per batch). */
+  private evictIfFull(): void {
+    if (this.live.size <= this.maxTemplates) return;
+    const target = Math.floor(this.maxTemplates * 0.99);
+    const oldest = this.templates().slice(0, this.live.size - target);
+    for (const t of oldest) {
+      this.unindex(t);
+      this.live.delete(t.id);
+      t.evicted = true;
+      this.evictions++;
+    }
+  }
+
+  private newId(text: string): string {
+    for (let attempt = 0; ; attempt++) {
+      const id = createHash('sha256')
+        .update(attempt === 0 ? text : `${text}\u0000${attempt}`)
+        .digest('hex')
+        .slice(0, 16);
+      if (!this.live.has(id)) return id;
+    }
+  }
+}
