@@ -129,6 +129,23 @@ export const configSchema = z.strictObject({
       default_range: duration().prefault('1h').describe('Default range when `from` is not given.'),
     })
     .prefault({}),
+  /** Processing between the queue and the store. */
+  pipeline: z
+    .strictObject({
+      /** Template mining: every record gets `template_id` (docs/patterns.md). */
+      templates: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Templates kept per tenant; the least recently seen are evicted beyond. */
+          max_templates: z.number().int().positive().default(10_000),
+          /** Messages are mined on their first this many characters. */
+          max_message_chars: z.number().int().positive().default(4096),
+          /** Time between snapshots of the templates to <data_dir>/templates. */
+          snapshot_interval: duration().default(30_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe("Cairn's own log level (JSON lines on stderr)."),
