@@ -50,9 +50,9 @@ export class TemplateStore {
     const { dir, snapshotIntervalMs } = this.options;
     if (dir !== null) {
       mkdirSync(dir, { recursive: true });
-      for (const file of readdirSync(dir)) {
-        const tenant = file.slice(0, -SUFFIX.length);
-        if (file.endsWith(SUFFIX) && TENANT_PATTERN.test(tenant)) this.load(tenant, join(dir, file));
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const tenant = entry.name.slice(0, -SUFFIX.length);
+        if (entry.isFile() && entry.name.endsWith(SUFFIX) && TENANT_PATTERN.test(tenant)) this.load(tenant, join(dir, entry.name));
       }
     }
     if (snapshotIntervalMs > 0) {
