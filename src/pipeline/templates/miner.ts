@@ -4,9 +4,9 @@
  *
  * Design note. A message is tokenized and masked (tokenize.ts); its masked key
  * is looked up in a bounded cache, which answers almost every message in one
- * hash lookup. A new key goes down a shallow tree, like Drain's: templates are
- * grouped by shape (the separators, hence the token count) and then by first
- * token. In its leaf, the message joins a template it is *compatible* with:
+ * hash lookup. A new key is placed like in Drain's tree: templates are
+ * grouped by shape (the separators, hence the token count), and indexed by
+ * the token at each position. The message joins a template it is *compatible* with:
  * equal at every position where neither has a wildcard. Templates grow more
  * general in two ways only, both evidence that a position holds a variable:
  *  - compatibility: one side has a wildcard where the other has a word (the
@@ -153,17 +153,84 @@ function survivorOf(list: Template[]): Template {
   return best;
 }
 
+/**
+ * The templates of one shape, indexed by position and token: the candidates
+ * compatible with a token sequence are found from its most selective
+ * position, not by scanning the shape (which can hold thousands).
+ */
+class Shape {
+  private readonly all = new Set<Template>();
+  /** position → token (or `<*>`) → templates with that token there. */
+  private readonly byPosition: Map<string, Set<Template>>[];
+
+  constructor(length: number) {
+    this.byPosition = Array.from({ length }, () => new Map());
+  }
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  add(t: Template): void {
+    this.all.add(t);
+    for (let p = 0; p < t.tokens.length; p++) {
+      const at = this.byPosition[p]!;
+      const set = at.get(t.tokens[p]!);
+      if (set === undefined) at.set(t.tokens[p]!, new Set([t]));
+      else set.add(t);
+    }
+  }
+
+  remove(t: Template): void {
+    this.all.delete(t);
+    for (let p = 0; p < t.tokens.length; p++) {
+      const at = this.byPosition[p]!;
+      const set = at.get(t.tokens[p]!)!;
+      set.delete(t);
+      if (set.size === 0) at.delete(t.tokens[p]!);
+    }
+  }
+
+  /** Templates that may be compatible with `tokens`: those equal or wildcard at its most selective position. */
+  *candidates(tokens: string[]): Iterable<Template> {
+    let best: Set<Template>[] | null = null;
+    let bestSize = Infinity;
+    for (let p = 0; p < tokens.length && bestSize > 0; p++) {
+      if (tokens[p] === WILDCARD) continue;
+      const at = this.byPosition[p]!;
+      const same = at.get(tokens[p]!);
+      const wild = at.get(WILDCARD);
+      const size = (same?.size ?? 0) + (wild?.size ?? 0);
+      if (size < bestSize) {
+        bestSize = size;
+        best = [same, wild].filter((x): x is Set<Template> => x !== undefined);
+      }
+    }
+    if (best === null) {
+      yield* this.all;
+      return;
+    }
+    for (const set of best) yield* set;
+  }
+}
+
 export class TemplateMiner {
   readonly siblingValues: number;
   readonly maxTemplates: number;
   readonly maxMessageChars: number;
   private readonly rules: MinerRules;
   private readonly tokenizer: Tokenizer;
-  /** Masked message key → template (possibly merged since: follow `current()`). */
-  private readonly cache = new Map<string, Template>();
-  private readonly cacheLimit: number;
-  /** shape → first token (or `<*>`) → templates: the tree. */
-  private readonly tree = new Map<string, Map<string, Template[]>>();
+  /**
+   * Masked message key → template (possibly merged since: follow `current()`),
+   * in two generations: when the young one is full it becomes the old one and
+   * the old one is dropped; a key found in the old one moves to the young one.
+   * So keys in use stay, and the cache holds at most twice `cacheGeneration`.
+   */
+  private cache = new Map<string, Template>();
+  private oldCache = new Map<string, Template>();
+  private readonly cacheGeneration: number;
+  /** shape → its templates, indexed by the token at each position. */
+  private readonly shapes = new Map<string, Shape>();
   /** shape + one position wildcarded → the templates that differ only there. */
   private readonly siblings = new Map<string, Template[]>();
   private readonly live = new Map<string, Template>();
@@ -178,7 +245,7 @@ export class TemplateMiner {
     this.maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
     this.rules = { ...DEFAULT_MINER_RULES, ...options.rules };
     this.tokenizer = new Tokenizer(this.rules);
-    this.cacheLimit = Math.max(4096, this.maxTemplates * 8);
+    this.cacheGeneration = Math.max(4096, this.maxTemplates * 4);
   }
 
   get size(): number {
@@ -189,11 +256,15 @@ export class TemplateMiner {
   mine(message: string, ts: bigint | null = null): Template {
     const text = message.length > this.maxMessageChars ? message.slice(0, this.maxMessageChars) : message;
     const key = this.tokenizer.key(text);
-    let t = this.cache.get(key)?.current();
+    let t = this.cache.get(key);
+    if (t === undefined) {
+      t = this.oldCache.get(key);
+      if (t !== undefined) this.remember(key, t);
+    }
+    if (t !== undefined) t = t.current();
     if (t === undefined || t.evicted) {
       t = this.place(this.tokenizer.tokens(), this.tokenizer.separators(), text);
-      if (this.cache.size >= this.cacheLimit) this.cache.clear();
-      this.cache.set(key, t);
+      this.remember(key, t);
     }
     t.count++;
     t.touched = ++this.seq;
@@ -202,6 +273,14 @@ export class TemplateMiner {
       if (t.lastSeen === null || ts > t.lastSeen) t.lastSeen = ts;
     }
     return t;
+  }
+
+  private remember(key: string, t: Template): void {
+    if (this.cache.size >= this.cacheGeneration) {
+      this.oldCache = this.cache;
+      this.cache = new Map();
+    }
+    this.cache.set(key, t);
   }
 
   /** Live templates, least recently seen first. */
@@ -337,18 +416,11 @@ export class TemplateMiner {
     this.index(t);
   }
 
-  private findCompatible(shape: string, tokens: string[], self: Template | null): Template[] {
-    const byFirst = this.tree.get(shape);
+  private findCompatible(shapeKey: string, tokens: string[], self: Template | null): Template[] {
     const out: Template[] = [];
-    if (byFirst === undefined) return out;
-    const scan = (list: Template[] | undefined) => {
-      if (list) for (const t of list) if (t !== self && compatible(t.tokens, tokens)) out.push(t);
-    };
-    if (tokens.length === 0 || tokens[0] === WILDCARD) for (const list of byFirst.values()) scan(list);
-    else {
-      scan(byFirst.get(tokens[0]!));
-      scan(byFirst.get(WILDCARD));
-    }
+    const shape = this.shapes.get(shapeKey);
+    if (shape === undefined) return out;
+    for (const t of shape.candidates(tokens)) if (t !== self && compatible(t.tokens, tokens)) out.push(t);
     return out;
   }
 
@@ -359,12 +431,9 @@ export class TemplateMiner {
   }
 
   private index(t: Template): void {
-    let byFirst = this.tree.get(t.shape);
-    if (byFirst === undefined) this.tree.set(t.shape, (byFirst = new Map()));
-    const first = t.tokens[0] ?? WILDCARD;
-    let leaf = byFirst.get(first);
-    if (leaf === undefined) byFirst.set(first, (leaf = []));
-    leaf.push(t);
+    let shape = this.shapes.get(t.shape);
+    if (shape === undefined) this.shapes.set(t.shape, (shape = new Shape(t.tokens.length)));
+    shape.add(t);
     if (!this.rules.siblings) return;
     for (let p = this.rules.firstTokenFixed ? 1 : 0; p < t.tokens.length; p++) {
       if (t.tokens[p] === WILDCARD) continue;
@@ -376,12 +445,9 @@ export class TemplateMiner {
   }
 
   private unindex(t: Template): void {
-    const byFirst = this.tree.get(t.shape)!;
-    const first = t.tokens[0] ?? WILDCARD;
-    const leaf = byFirst.get(first)!;
-    leaf.splice(leaf.indexOf(t), 1);
-    if (leaf.length === 0) byFirst.delete(first);
-    if (byFirst.size === 0) this.tree.delete(t.shape);
+    const shape = this.shapes.get(t.shape)!;
+    shape.remove(t);
+    if (shape.size === 0) this.shapes.delete(t.shape);
     if (!this.rules.siblings) return;
     for (let p = this.rules.firstTokenFixed ? 1 : 0; p < t.tokens.length; p++) {
       if (t.tokens[p] === WILDCARD) continue;
@@ -392,10 +458,10 @@ export class TemplateMiner {
     }
   }
 
-  /** Evicts the least recently seen templates, a hundredth of the limit at a time (one sort per batch). */
+  /** Evicts the least recently seen templates, a twentieth of the limit at a time (one sort per batch). */
   private evictIfFull(): void {
     if (this.live.size <= this.maxTemplates) return;
-    const target = Math.floor(this.maxTemplates * 0.99);
+    const target = Math.floor(this.maxTemplates * 0.95);
     const oldest = this.templates().slice(0, this.live.size - target);
     for (const t of oldest) {
       this.unindex(t);

@@ -48,21 +48,33 @@ export const DEFAULT_TOKEN_RULES: TokenRules = {
   emptyValue: true,
 };
 
-const TOKEN = 0;
-const SPACE = 1;
-const PUNCT = 2;
 const DOT = 46;
 const SLASH = 47;
-const BACKSLASH = 92;
 const COLON = 58;
 
-const CLASS = new Uint8Array(128);
-for (let c = 0; c <= 32; c++) CLASS[c] = SPACE;
-CLASS[127] = SPACE;
-for (const ch of '=,;:()[]{}"\'<>|') CLASS[ch.charCodeAt(0)] = PUNCT;
-const WHITESPACE_ONLY = new Uint8Array(128);
-for (let c = 0; c <= 32; c++) WHITESPACE_ONLY[c] = SPACE;
-WHITESPACE_ONLY[127] = SPACE;
+/** Character flags, looked up once per character: the hot loop is one table read and an OR. */
+const C_SPACE = 1;
+const C_PUNCT = 2;
+const C_DIGIT = 4;
+const C_BACKSLASH = 8;
+/** Not a hex digit. */
+const C_NONHEX = 16;
+const C_DOT = 32;
+const C_BREAK = C_SPACE | C_PUNCT;
+
+function characterTable(punctuation: boolean): Uint8Array {
+  const table = new Uint8Array(128).fill(C_NONHEX);
+  for (let c = 0; c <= 32; c++) table[c] = C_SPACE | C_NONHEX;
+  table[127] = C_SPACE | C_NONHEX;
+  for (let c = 48; c <= 57; c++) table[c] = C_DIGIT;
+  for (const ch of 'abcdefABCDEF') table[ch.charCodeAt(0)] = 0;
+  table[92] = C_BACKSLASH | C_NONHEX;
+  table[DOT] = C_DOT | C_NONHEX;
+  if (punctuation) for (const ch of '=,;:()[]{}"\'<>|') table[ch.charCodeAt(0)] = C_PUNCT | C_NONHEX;
+  return table;
+}
+const WITH_PUNCTUATION = characterTable(true);
+const WHITESPACE_ONLY = characterTable(false);
 
 const CLOSER: Record<number, number> = { 40: 41, 91: 93, 123: 125 };
 
@@ -75,10 +87,11 @@ const UNIT_WORDS = new Set(
   'B KB MB GB TB PB KiB MiB GiB TiB bytes ns us µs ms s sec secs seconds min mins minutes h hours %'.split(' '),
 );
 
-const F_DIGIT = 1;
-const F_BACKSLASH = 2;
+/** Token and word flags share the character flags' bits. */
+const F_DIGIT = C_DIGIT;
+const F_BACKSLASH = C_BACKSLASH;
 /** Only hex digits and colons so far in this whitespace-delimited word. */
-const F_HEXCOLON = 4;
+const F_HEXCOLON = C_NONHEX;
 
 /**
  * The tokens of the last message: reusable buffers (one tokenizer per miner,
@@ -98,7 +111,7 @@ export class Tokenizer {
 
   constructor(rules: TokenRules = DEFAULT_TOKEN_RULES) {
     this.rules = rules;
-    this.classes = rules.punctuation ? CLASS : WHITESPACE_ONLY;
+    this.classes = rules.punctuation ? WITH_PUNCTUATION : WHITESPACE_ONLY;
   }
 
   /** Tokenizes and masks `message`; returns the lookup key of its masked form. */
@@ -161,8 +174,8 @@ export class Tokenizer {
     let i = 0;
     while (i < n) {
       const c = s.charCodeAt(i);
-      const cls = c < 128 ? classes[c]! : TOKEN;
-      if (cls === SPACE) {
+      const cls = c < 128 ? classes[c]! : C_NONHEX;
+      if (cls & C_SPACE) {
         if (inWord) this.endWord(wordFirstToken, wordFlags, wordColons);
         inWord = false;
         if (sep.length > 0 || this.count > 0) {
@@ -177,7 +190,7 @@ export class Tokenizer {
         wordFlags = F_HEXCOLON;
         wordColons = 0;
       }
-      if (cls === PUNCT || (c === DOT && rules.leaderDots && s.charCodeAt(i + 1) === DOT)) {
+      if (cls & C_PUNCT || (c === DOT && rules.leaderDots && s.charCodeAt(i + 1) === DOT)) {
         if (c === COLON && rules.paths && sep === '' && this.count > 0 && this.ends[this.count - 1] === i && s.startsWith('//', i + 1)) {
           i = this.extendToUrl(i + 3);
           wordFlags &= ~F_HEXCOLON;
@@ -207,15 +220,12 @@ export class Tokenizer {
       let flags = 0;
       for (; i < n; i++) {
         const d = s.charCodeAt(i);
-        if (d < 128) {
-          if (classes[d] !== TOKEN) break;
-          if (d === DOT && rules.leaderDots && s.charCodeAt(i + 1) === DOT) break;
-          if (d >= 48 && d <= 57) flags |= F_DIGIT;
-          else if (d === BACKSLASH) flags |= F_BACKSLASH;
-          else if (!((d >= 65 && d <= 70) || (d >= 97 && d <= 102))) wordFlags &= ~F_HEXCOLON;
-        } else wordFlags &= ~F_HEXCOLON;
+        const f = d < 128 ? classes[d]! : C_NONHEX;
+        if (f & C_BREAK || (f & C_DOT && rules.leaderDots && s.charCodeAt(i + 1) === DOT)) break;
+        flags |= f;
       }
-      if (flags & F_DIGIT) wordFlags |= F_DIGIT;
+      // The word stays hex-only while no token has a non-hex character; it has a digit once any token has.
+      wordFlags = (wordFlags & ~(flags & C_NONHEX)) | (flags & F_DIGIT);
       this.push(start, i, flags, sep);
       sep = '';
     }
