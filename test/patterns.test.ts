@@ -47,6 +47,9 @@ describe('patterns', () => {
     assert.equal(listed.length, 1);
     assert.equal(listed[0].count, 30);
     assert.ok(ids.has(listed[0].template_id), 'the merged template keeps the id of its largest part');
+    assert.deepEqual(new Set([listed[0].template_id, ...listed[0].merged_ids]), ids);
+    const q = [...ids].map((id) => `template_id:${id}`).join(' OR ');
+    assert.equal((await query(s.url, { q, limit: '100', from: 'now-2h' })).body.records.length, 30);
     assert.equal((await postLogs(s.url, [{ message: 'Failed password for nobody from 10.2.0.1 port 22 ssh2', ts: at(1) }])).status, 200);
     const latest = (await query(s.url, { q: 'nobody', from: 'now-2h' })).body.records[0];
     assert.equal(latest.template_id, listed[0].template_id);

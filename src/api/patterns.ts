@@ -3,7 +3,8 @@
  * records that match a query in a range, most frequent first. Counts come
  * from the store (records keep the template_id they were mined with); text,
  * first/last seen and an example come from the template store. Ids merged
- * into another template since are folded into it.
+ * into another template since are folded into it and listed as merged_ids,
+ * so `template_id:a OR template_id:b ...` finds all of a template's records.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TemplateStore } from '../pipeline/templates/store.ts';
@@ -25,6 +26,8 @@ export interface PatternJson {
   first_seen: string | null;
   last_seen: string | null;
   example: string | null;
+  /** Ids of records in the range that were mined before their template merged into this one. */
+  merged_ids: string[];
 }
 
 /** Distinct template ids counted per request, at most (merged ids are folded after counting). */
@@ -52,11 +55,13 @@ export function registerPatternRoutes(app: FastifyInstance, deps: PatternDeps): 
         signal,
       });
       const counts = new Map<string, number>();
+      const merged = new Map<string, string[]>();
       for (const row of rows) {
         const id = row.group[0];
         if (id === null || id === undefined || id === '') continue;
         const current = templates.resolveId(principal.tenant, id);
         counts.set(current, (counts.get(current) ?? 0) + (row.values[0] ?? 0));
+        if (current !== id) merged.set(current, [...(merged.get(current) ?? []), id]);
       }
       const patterns: PatternJson[] = [...counts]
         .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
@@ -70,6 +75,7 @@ export function registerPatternRoutes(app: FastifyInstance, deps: PatternDeps): 
             first_seen: t?.firstSeen == null ? null : formatRfc3339Nano(t.firstSeen),
             last_seen: t?.lastSeen == null ? null : formatRfc3339Nano(t.lastSeen),
             example: t?.example ?? null,
+            merged_ids: (merged.get(id) ?? []).sort(),
           };
         });
       const took = performance.now() - started;
