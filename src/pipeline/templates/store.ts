@@ -39,6 +39,7 @@ export class TemplateStore {
   private readonly dirty = new Set<string>();
   private readonly reportedEvictions = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  /** The last save, settled or not: the next one starts after it. */
   private saving: Promise<void> | null = null;
 
   constructor(options: TemplateStoreOptions) {
@@ -56,7 +57,9 @@ export class TemplateStore {
       }
     }
     if (snapshotIntervalMs > 0) {
-      this.timer = setInterval(() => void this.save(), snapshotIntervalMs);
+      this.timer = setInterval(() => {
+        this.save().catch((err: unknown) => this.options.logger.error({ err }, 'template snapshot failed'));
+      }, snapshotIntervalMs);
       this.timer.unref();
     }
   }
@@ -98,12 +101,9 @@ export class TemplateStore {
   /** Writes the snapshot of every tenant mined since its last one. */
   async save(): Promise<void> {
     // One save at a time; a save asked for during another runs after it.
-    const previous = this.saving ?? Promise.resolve();
-    const next = previous.then(() => this.saveDirty());
-    this.saving = next.finally(() => {
-      if (this.saving === next) this.saving = null;
-    });
-    return next;
+    const run = (this.saving ?? Promise.resolve()).then(() => this.saveDirty());
+    this.saving = run.catch(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {
