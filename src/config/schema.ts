@@ -129,19 +129,14 @@ export const configSchema = z.strictObject({
       default_range: duration().prefault('1h').describe('Default range when `from` is not given.'),
     })
     .prefault({}),
-  /** Processing between the queue and the store. */
   pipeline: z
     .strictObject({
-      /** Template mining: every record gets `template_id` (docs/patterns.md). */
       templates: z
         .strictObject({
-          enabled: z.boolean().default(true),
-          /** Templates kept per tenant; the least recently seen are evicted beyond. */
-          max_templates: z.number().int().positive().default(10_000),
-          /** Messages are mined on their first this many characters. */
-          max_message_chars: z.number().int().positive().default(4096),
-          /** Time between snapshots of the templates to <data_dir>/templates. */
-          snapshot_interval: duration().default(30_000),
+          enabled: z.boolean().default(true).describe('Mine every record\'s message into `template_id` (patterns.md).'),
+          max_templates: z.number().int().positive().default(10_000).describe('Templates kept per tenant; the least recently seen are evicted beyond.'),
+          max_message_chars: z.number().int().positive().default(4096).describe('Messages are mined on their first this many characters.'),
+          snapshot_interval: duration().prefault('30s').describe('Time between snapshots of the templates to `<data_dir>/templates` (and one at shutdown).'),
         })
         .prefault({}),
     })
