@@ -5,7 +5,7 @@
  * configuration, plus each rule switched off and the sibling threshold varied
  * to show what each contributes, and accuracy on the larger varied stream.
  *
- *   node bench/templates.ts [--lines N] [--seconds S]
+ *   node --expose-gc bench/templates.ts [--lines N] [--seconds S]   (npm run bench:templates)
  *
  * Writes bench/results/templates.json.
  */
@@ -63,36 +63,55 @@ function repeatedRate(messages: string[], seconds: number): number {
 }
 
 /** Messages per second mining `messages` once with a fresh miner (template creation included). */
-function coldRate(messages: string[]): { rate: number; templates: number } {
+/** Heap in use after a full collection (needs --expose-gc; NaN without it). */
+function heapUsed(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return NaN;
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+interface ColdRun {
+  rate: number;
+  templates: number;
+  evicted: number;
+  /** Heap held by the miner afterwards, per live template (evicted ones still cached count too). */
+  bytesPerTemplate: number;
+}
+
+/** Mines `messages` once with a fresh miner (template creation included). */
+function coldRun(messages: string[]): ColdRun {
+  const before = heapUsed();
   const miner = new TemplateMiner();
   const started = performance.now();
   for (const m of messages) miner.mine(m);
-  return { rate: messages.length / ((performance.now() - started) / 1000), templates: miner.size };
+  const rate = messages.length / ((performance.now() - started) / 1000);
+  const bytesPerTemplate = (heapUsed() - before) / miner.size;
+  return { rate, templates: miner.size, evicted: miner.evictions, bytesPerTemplate };
 }
 
 const loghubRate = repeatedRate(loghubMessages, SECONDS);
 log(`mining, Loghub 20k repeated: ${Math.round(loghubRate)} messages/s`);
-const variedCold = coldRate(mixed);
-log(`mining, varied stream of ${mixed.length} once (fresh miner): ${Math.round(variedCold.rate)} messages/s, ${variedCold.templates} templates`);
+const variedCold = coldRun(mixed);
+log(`mining, varied stream of ${mixed.length} once (fresh miner): ${Math.round(variedCold.rate)} messages/s, ${variedCold.templates} templates, ${Math.round(variedCold.bytesPerTemplate)} heap bytes per template`);
 const variedWarm = repeatedRate(mixed, SECONDS);
 log(`mining, varied stream repeated: ${Math.round(variedWarm)} messages/s`);
 
 /**
- * The worst case: every message a new template (three random words in fixed
+ * The worst cases: every message a new template (random words in fixed
  * places), so every message takes the slow path and, past max_templates,
- * evicts.
+ * evicts. Short lines (3 words) and long ones (200 words).
  */
-function worstCaseRate(n: number): { rate: number; evicted: number } {
+function worstCase(n: number, words: number): ColdRun {
   const next = random(7);
   const word = () => Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(next() * 26))).join('');
-  const messages = Array.from({ length: n }, () => `user ${word()} did ${word()} to ${word()}`);
-  const miner = new TemplateMiner();
-  const started = performance.now();
-  for (const m of messages) miner.mine(m);
-  return { rate: n / ((performance.now() - started) / 1000), evicted: miner.evictions };
+  const messages = flat(Array.from({ length: n }, () => Array.from({ length: words }, word).join(' ')));
+  return coldRun(messages);
 }
-const worst = worstCaseRate(100_000);
-log(`mining, worst case (every message a new template): ${Math.round(worst.rate)} messages/s, ${worst.evicted} evicted`);
+const worst = worstCase(100_000, 3);
+log(`mining, worst case, short lines all different: ${Math.round(worst.rate)} messages/s, ${worst.evicted} evicted, ${Math.round(worst.bytesPerTemplate)} heap bytes per template`);
+const worstLong = worstCase(30_000, 200);
+log(`mining, worst case, long lines all different: ${Math.round(worstLong.rate)} messages/s, ${Math.round(worstLong.bytesPerTemplate)} heap bytes per template`);
 
 /** Lines per second through the pipeline (every stage there is; today the templates stage) in batches like the queue's. */
 async function pipelineRate(messages: string[], batch: number): Promise<number> {
@@ -159,6 +178,13 @@ const result = {
     varied_stream_lines: mixed.length,
     varied_stream_templates: variedCold.templates,
     mining_worst_case_messages_per_s: Math.round(worst.rate),
+    mining_worst_case_long_messages_per_s: Math.round(worstLong.rate),
+  },
+  memory: {
+    note: 'heap after mining, per live template; includes evicted templates still referenced by the key cache',
+    varied_stream_bytes_per_template: Math.round(variedCold.bytesPerTemplate),
+    worst_case_short_bytes_per_template: Math.round(worst.bytesPerTemplate),
+    worst_case_long_bytes_per_template: Math.round(worstLong.bytesPerTemplate),
     pipeline_lines_per_s: Math.round(pipelineLines),
     pipeline_stages: ['templates'],
   },

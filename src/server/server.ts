@@ -88,6 +88,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
         dir: join(dataDir, 'templates'),
         maxTemplates: templateConfig.max_templates,
         maxMessageChars: templateConfig.max_message_chars,
+        maxTokens: templateConfig.max_tokens,
         snapshotIntervalMs: templateConfig.snapshot_interval,
         logger,
         onEvict: (tenant, n) => metrics.templatesEvicted.inc({ tenant }, n),

@@ -25,7 +25,7 @@
  * are bounded too. Not safe for concurrent use; the caller serializes.
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_TOKEN_RULES, Tokenizer, WILDCARD, type TokenRules } from './tokenize.ts';
+import { DEFAULT_MAX_TOKENS, DEFAULT_TOKEN_RULES, Tokenizer, WILDCARD, type TokenRules } from './tokenize.ts';
 
 export interface MinerRules extends TokenRules {
   /** Merge templates that are equal where neither has a wildcard. */
@@ -43,15 +43,17 @@ export interface MinerOptions {
   siblingValues?: number;
   /** Live templates kept, at most; the least recently seen are evicted beyond. */
   maxTemplates?: number;
-  /** Messages are mined on their first this many characters. */
+  /** Messages are mined on their first this many characters... */
   maxMessageChars?: number;
+  /** ...and at most this many tokens (the rest is one variable). */
+  maxTokens?: number;
   /** For measuring each rule's effect (bench/templates.ts); production uses the defaults. */
   rules?: Partial<MinerRules>;
 }
 
 export const DEFAULT_SIBLING_VALUES = 4;
 export const DEFAULT_MAX_TEMPLATES = 10_000;
-export const DEFAULT_MAX_MESSAGE_CHARS = 4096;
+export const DEFAULT_MAX_MESSAGE_CHARS = 2048;
 
 /** One template as persisted and listed. */
 export interface TemplateSnapshot {
@@ -73,6 +75,8 @@ export interface MinerSnapshot {
 }
 
 const SHAPE_SEP = '\u0002';
+/** Characters of keys in one cache generation, at most (two generations: up to 16 MiB of UTF-16). */
+const CACHE_GENERATION_CHARS = 1 << 22;
 
 export class Template {
   readonly id: string;
@@ -154,17 +158,35 @@ function survivorOf(list: Template[]): Template {
 }
 
 /**
- * The templates of one shape, indexed by position and token: the candidates
- * compatible with a token sequence are found from its most selective
- * position, not by scanning the shape (which can hold thousands).
+ * Positions indexed per shape. The first few tokens are nearly always enough
+ * to find a selective one (they name the event); indexing every position of
+ * long messages would cost more memory than the templates themselves.
+ */
+const INDEXED_POSITIONS = 8;
+
+/** The only position where `a` and `b` differ, or -1 (none, or more than one). */
+function singleDifference(a: string[], b: string[]): number {
+  let at = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i]) continue;
+    if (at >= 0) return -1;
+    at = i;
+  }
+  return at;
+}
+
+/**
+ * The templates of one shape, indexed by the token at each of the first
+ * positions: candidates for a token sequence come from its most selective
+ * position, not from scanning the shape (which can hold thousands).
  */
 class Shape {
-  private readonly all = new Set<Template>();
+  readonly all = new Set<Template>();
   /** position → token (or `<*>`) → templates with that token there. */
-  private readonly byPosition: Map<string, Set<Template>>[];
+  private readonly byPosition: Map<string, Template[]>[];
 
   constructor(length: number) {
-    this.byPosition = Array.from({ length }, () => new Map());
+    this.byPosition = Array.from({ length: Math.min(length, INDEXED_POSITIONS) }, () => new Map());
   }
 
   get size(): number {
@@ -173,44 +195,78 @@ class Shape {
 
   add(t: Template): void {
     this.all.add(t);
-    for (let p = 0; p < t.tokens.length; p++) {
+    for (let p = 0; p < this.byPosition.length; p++) {
       const at = this.byPosition[p]!;
-      const set = at.get(t.tokens[p]!);
-      if (set === undefined) at.set(t.tokens[p]!, new Set([t]));
-      else set.add(t);
+      const list = at.get(t.tokens[p]!);
+      if (list === undefined) at.set(t.tokens[p]!, [t]);
+      else list.push(t);
     }
   }
 
   remove(t: Template): void {
     this.all.delete(t);
-    for (let p = 0; p < t.tokens.length; p++) {
+    for (let p = 0; p < this.byPosition.length; p++) {
       const at = this.byPosition[p]!;
-      const set = at.get(t.tokens[p]!)!;
-      set.delete(t);
-      if (set.size === 0) at.delete(t.tokens[p]!);
+      const list = at.get(t.tokens[p]!)!;
+      list.splice(list.indexOf(t), 1);
+      if (list.length === 0) at.delete(t.tokens[p]!);
     }
   }
 
-  /** Templates that may be compatible with `tokens`: those equal or wildcard at its most selective position. */
-  *candidates(tokens: string[]): Iterable<Template> {
-    let best: Set<Template>[] | null = null;
-    let bestSize = Infinity;
-    for (let p = 0; p < tokens.length && bestSize > 0; p++) {
+  /** Templates that may be compatible with `tokens`: equal or a wildcard at its most selective indexed position. */
+  compatibleCandidates(tokens: string[]): Iterable<Template> {
+    let best: Iterable<Template> = this.all;
+    let bestSize = this.all.size;
+    for (let p = 0; p < this.byPosition.length; p++) {
       if (tokens[p] === WILDCARD) continue;
       const at = this.byPosition[p]!;
-      const same = at.get(tokens[p]!);
-      const wild = at.get(WILDCARD);
-      const size = (same?.size ?? 0) + (wild?.size ?? 0);
-      if (size < bestSize) {
-        bestSize = size;
-        best = [same, wild].filter((x): x is Set<Template> => x !== undefined);
+      const same = at.get(tokens[p]!) ?? [];
+      const wild = at.get(WILDCARD) ?? [];
+      if (same.length + wild.length < bestSize) {
+        bestSize = same.length + wild.length;
+        best = wild.length === 0 ? same : same.concat(wild);
       }
     }
-    if (best === null) {
-      yield* this.all;
-      return;
+    return best;
+  }
+
+  /**
+   * Templates that differ from `t` at exactly one position, by position
+   * (neither side a wildcard there). Such a template has t's tokens at every
+   * other position, so it is found from t's most selective indexed position,
+   * or, for those differing right there, from the second most selective.
+   */
+  siblingsOf(t: Template): Map<number, Template[]> {
+    const tokens = t.tokens;
+    let first = -1;
+    let second = -1;
+    const size = (p: number) => this.byPosition[p]!.get(tokens[p]!)!.length;
+    for (let p = 0; p < this.byPosition.length; p++) {
+      if (tokens[p] === WILDCARD) continue;
+      if (first < 0 || size(p) < size(first)) {
+        second = first;
+        first = p;
+      } else if (second < 0 || size(p) < size(second)) second = p;
     }
-    for (const set of best) yield* set;
+    const out = new Map<number, Template[]>();
+    const scan = (list: Iterable<Template>, only: number) => {
+      for (const c of list) {
+        if (c === t) continue;
+        const p = singleDifference(c.tokens, tokens);
+        if (p < 0 || (only >= 0 && p !== only) || c.tokens[p] === WILDCARD || tokens[p] === WILDCARD) continue;
+        const group = out.get(p);
+        if (group === undefined) out.set(p, [c]);
+        else group.push(c);
+      }
+    };
+    if (first < 0) {
+      scan(this.all, -1);
+      return out;
+    }
+    // Siblings differ at one position, so they share t's token at `first` unless they differ right there.
+    scan(this.byPosition[first]!.get(tokens[first]!)!, -1);
+    scan(second >= 0 ? this.byPosition[second]!.get(tokens[second]!)! : this.all, first);
+    return out;
   }
 }
 
@@ -224,15 +280,16 @@ export class TemplateMiner {
    * Masked message key → template (possibly merged since: follow `current()`),
    * in two generations: when the young one is full it becomes the old one and
    * the old one is dropped; a key found in the old one moves to the young one.
-   * So keys in use stay, and the cache holds at most twice `cacheGeneration`.
+   * So keys in use stay. A generation holds at most `maxTemplates` keys and
+   * CACHE_GENERATION_CHARS characters of them: the cache also keeps evicted
+   * templates alive until their keys age out, so it must not outgrow them.
    */
   private cache = new Map<string, Template>();
   private oldCache = new Map<string, Template>();
   private readonly cacheGeneration: number;
+  private cacheChars = 0;
   /** shape → its templates, indexed by the token at each position. */
   private readonly shapes = new Map<string, Shape>();
-  /** shape + one position wildcarded → the templates that differ only there. */
-  private readonly siblings = new Map<string, Template[]>();
   private readonly live = new Map<string, Template>();
   private readonly aliases = new Map<string, string>();
   private seq = 0;
@@ -244,8 +301,8 @@ export class TemplateMiner {
     this.maxTemplates = options.maxTemplates ?? DEFAULT_MAX_TEMPLATES;
     this.maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
     this.rules = { ...DEFAULT_MINER_RULES, ...options.rules };
-    this.tokenizer = new Tokenizer(this.rules);
-    this.cacheGeneration = Math.max(4096, this.maxTemplates * 4);
+    this.tokenizer = new Tokenizer(this.rules, options.maxTokens ?? DEFAULT_MAX_TOKENS);
+    this.cacheGeneration = Math.max(1024, this.maxTemplates);
   }
 
   get size(): number {
@@ -254,7 +311,8 @@ export class TemplateMiner {
 
   /** Assigns `message` to a template and counts it; `ts` (event time, ns) updates first/last seen. */
   mine(message: string, ts: bigint | null = null): Template {
-    const text = message.length > this.maxMessageChars ? message.slice(0, this.maxMessageChars) : message;
+    // A slice would keep the whole message alive in the template's strings; a copy keeps only the part mined.
+    const text = message.length > this.maxMessageChars ? Buffer.from(message.slice(0, this.maxMessageChars), 'utf16le').toString('utf16le') : message;
     const key = this.tokenizer.key(text);
     let t = this.cache.get(key);
     if (t === undefined) {
@@ -276,10 +334,12 @@ export class TemplateMiner {
   }
 
   private remember(key: string, t: Template): void {
-    if (this.cache.size >= this.cacheGeneration) {
+    if (this.cache.size >= this.cacheGeneration || this.cacheChars >= CACHE_GENERATION_CHARS) {
       this.oldCache = this.cache;
       this.cache = new Map();
+      this.cacheChars = 0;
     }
+    this.cacheChars += key.length;
     this.cache.set(key, t);
   }
 
@@ -374,16 +434,14 @@ export class TemplateMiner {
         }
       }
       if (!this.rules.siblings) continue;
-      for (let p = this.rules.firstTokenFixed ? 1 : 0; p < t.tokens.length; p++) {
-        if (t.tokens[p] === WILDCARD) continue;
-        const group = this.siblings.get(this.siblingKey(t, p));
-        if (group === undefined || group.length < this.siblingValues) continue;
-        const members = group.slice();
-        const survivor = survivorOf(members);
+      const from = this.rules.firstTokenFixed ? 1 : 0;
+      for (const [p, siblings] of this.shapes.get(t.shape)!.siblingsOf(t)) {
+        if (p < from || siblings.length + 1 < this.siblingValues) continue;
+        const survivor = survivorOf([t, ...siblings]);
         const tokens = survivor.tokens.slice();
         tokens[p] = WILDCARD;
         this.generalize(survivor, tokens);
-        for (const m of members) if (m !== survivor) this.merge(m, survivor);
+        for (const m of [t, ...siblings]) if (m !== survivor) this.merge(m, survivor);
         work.push(survivor);
         break;
       }
@@ -420,42 +478,20 @@ export class TemplateMiner {
     const out: Template[] = [];
     const shape = this.shapes.get(shapeKey);
     if (shape === undefined) return out;
-    for (const t of shape.candidates(tokens)) if (t !== self && compatible(t.tokens, tokens)) out.push(t);
+    for (const t of shape.compatibleCandidates(tokens)) if (t !== self && compatible(t.tokens, tokens)) out.push(t);
     return out;
-  }
-
-  private siblingKey(t: Template, p: number): string {
-    let key = `${p}${SHAPE_SEP}${t.shape}${SHAPE_SEP}`;
-    for (let i = 0; i < t.tokens.length; i++) key += (i === p ? WILDCARD : t.tokens[i]!) + SHAPE_SEP;
-    return key;
   }
 
   private index(t: Template): void {
     let shape = this.shapes.get(t.shape);
     if (shape === undefined) this.shapes.set(t.shape, (shape = new Shape(t.tokens.length)));
     shape.add(t);
-    if (!this.rules.siblings) return;
-    for (let p = this.rules.firstTokenFixed ? 1 : 0; p < t.tokens.length; p++) {
-      if (t.tokens[p] === WILDCARD) continue;
-      const key = this.siblingKey(t, p);
-      const group = this.siblings.get(key);
-      if (group === undefined) this.siblings.set(key, [t]);
-      else group.push(t);
-    }
   }
 
   private unindex(t: Template): void {
     const shape = this.shapes.get(t.shape)!;
     shape.remove(t);
     if (shape.size === 0) this.shapes.delete(t.shape);
-    if (!this.rules.siblings) return;
-    for (let p = this.rules.firstTokenFixed ? 1 : 0; p < t.tokens.length; p++) {
-      if (t.tokens[p] === WILDCARD) continue;
-      const key = this.siblingKey(t, p);
-      const group = this.siblings.get(key)!;
-      group.splice(group.indexOf(t), 1);
-      if (group.length === 0) this.siblings.delete(key);
-    }
   }
 
   /** Evicts the least recently seen templates, a twentieth of the limit at a time (one sort per batch). */

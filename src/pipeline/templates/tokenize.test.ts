@@ -63,9 +63,14 @@ test('each rule can be switched off (for the benchmark ablation)', () => {
   assert.equal(masked('a....b', off('leaderDots')), 'a....b');
 });
 
-test('long messages with many tokens grow the buffers', () => {
-  const message = Array.from({ length: 500 }, (_, i) => `w${i}`).join(' ');
-  const t = new Tokenizer();
+test('long messages: buffers grow, and tokens past maxTokens are one variable', () => {
+  const message = Array.from({ length: 500 }, (_, i) => `w${i}`).join(' ') + '  ';
+  const t = new Tokenizer(DEFAULT_TOKEN_RULES, 1000);
   t.key(message);
   assert.equal(t.tokens().length, 500);
+  const capped = new Tokenizer(DEFAULT_TOKEN_RULES, 3);
+  capped.key('alpha beta gamma delta (epsilon)  ');
+  assert.deepEqual(capped.tokens(), ['alpha', 'beta', '<*>']);
+  assert.deepEqual(capped.separators(), ['', ' ', ' ', '']);
+  assert.equal(new Tokenizer(DEFAULT_TOKEN_RULES, 128).key(message).split(' ').length, 128);
 });

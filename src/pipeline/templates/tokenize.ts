@@ -12,6 +12,8 @@
  * measured effect of each rule are in docs/decisions/0701-template-mining.md.
  */
 
+export const DEFAULT_MAX_TOKENS = 64;
+
 /** How a wildcard prints in templates. Tokens never contain `<`, so it cannot clash with a word. */
 export const WILDCARD = '<*>';
 /** A wildcard inside lookup keys: control characters are whitespace to the tokenizer, so no token or separator holds it. */
@@ -109,9 +111,13 @@ export class Tokenizer {
   count = 0;
   message = '';
 
-  constructor(rules: TokenRules = DEFAULT_TOKEN_RULES) {
+  /** Tokens kept, at most: the rest of a longer message is one variable (memory per template stays bounded). */
+  readonly maxTokens: number;
+
+  constructor(rules: TokenRules = DEFAULT_TOKEN_RULES, maxTokens = DEFAULT_MAX_TOKENS) {
     this.rules = rules;
     this.classes = rules.punctuation ? WITH_PUNCTUATION : WHITESPACE_ONLY;
+    this.maxTokens = Math.max(1, maxTokens);
   }
 
   /** Tokenizes and masks `message`; returns the lookup key of its masked form. */
@@ -183,6 +189,15 @@ export class Tokenizer {
         }
         i++;
         continue;
+      }
+      if (this.count >= this.maxTokens - 1) {
+        let end = n;
+        while (end > i && s.charCodeAt(end - 1) <= 32) end--;
+        this.push(i, end, 0, sep);
+        this.variable[this.count - 1] = 1;
+        sep = '';
+        inWord = false;
+        break;
       }
       if (!inWord) {
         inWord = true;
