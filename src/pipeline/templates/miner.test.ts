@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { TemplateMiner } from './miner.ts';
 
 const textOf = (miner: TemplateMiner, message: string) => miner.mine(message).current().text;
@@ -103,6 +105,23 @@ test('messages are mined on their first maxMessageChars characters', () => {
   const b = m.mine('stack trace follows: ' + 'y'.repeat(10_000));
   assert.equal(a, b);
   assert.equal(a.example.length, 20);
+});
+
+test('a template of a long message does not keep the whole message alive', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const m = new TemplateMiner({ maxMessageChars: 100 });
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 200; i++) {
+    // A flat 512 KiB string per line, each line its own template (the first word differs).
+    const line = JSON.parse(JSON.stringify(`${word(i)} ${'x'.repeat(50)} ${'y'.repeat(512 * 1024)}`)) as string;
+    m.mine(line);
+  }
+  gc();
+  const grown = process.memoryUsage().heapUsed - before;
+  assert.equal(m.size, 200);
+  assert.ok(grown < 20 * 1024 * 1024, `heap grew by ${Math.round(grown / 1048576)} MiB for 200 templates`);
 });
 
 test('first and last seen follow the event times', () => {

@@ -311,7 +311,7 @@ export class TemplateMiner {
 
   /** Assigns `message` to a template and counts it; `ts` (event time, ns) updates first/last seen. */
   mine(message: string, ts: bigint | null = null): Template {
-    // A slice would keep the whole message alive in the template's strings; a copy keeps only the part mined.
+    // A slice would keep the whole message alive in the cache key and the template's strings; a copy keeps only what is mined.
     const text = message.length > this.maxMessageChars ? Buffer.from(message.slice(0, this.maxMessageChars), 'utf16le').toString('utf16le') : message;
     const key = this.tokenizer.key(text);
     let t = this.cache.get(key);
