@@ -60,6 +60,23 @@ test('a snapshot that does not parse is set aside; other tenants load; odd file 
   }
 });
 
+test('a tenant mined again after a save is saved again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-templates-'));
+  try {
+    const a = open(dir);
+    a.mine('acme', 'first kind of line', 1n);
+    await a.save();
+    const later = a.mine('acme', 'second kind of line', 2n);
+    await a.save();
+    const b = open(dir);
+    assert.equal(b.get('acme', later)?.text, 'second kind of line');
+    await a.close();
+    await b.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('snapshots are written every interval while tenants change', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-templates-'));
   try {

@@ -39,6 +39,8 @@ export class TemplateStore {
   private readonly dirty = new Set<string>();
   private readonly reportedEvictions = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  private lastTenant = '';
+  private lastMiner: TemplateMiner | null = null;
   /** The last save, settled or not: the next one starts after it. */
   private saving: Promise<void> | null = null;
 
@@ -66,10 +68,13 @@ export class TemplateStore {
 
   /** Mines one message of a tenant; returns its template id. */
   mine(tenant: string, message: string, ts: bigint): string {
-    const miner = this.miner(tenant);
-    const id = miner.mine(message, ts).id;
-    this.dirty.add(tenant);
-    return id;
+    // Batches are mostly one tenant: look its miner up (and mark it changed) once per run of records.
+    if (tenant !== this.lastTenant || this.lastMiner === null) {
+      this.lastMiner = this.miner(tenant);
+      this.lastTenant = tenant;
+      this.dirty.add(tenant);
+    }
+    return this.lastMiner.mine(message, ts).id;
   }
 
   /** Reports evictions since the last call (once per batch, not per record). */
@@ -141,9 +146,13 @@ export class TemplateStore {
 
   private async saveDirty(): Promise<void> {
     const { dir, logger } = this.options;
-    if (dir === null) return this.dirty.clear();
+    if (dir === null) {
+      this.dirty.clear();
+      return;
+    }
     const tenants = [...this.dirty];
     this.dirty.clear();
+    this.lastMiner = null; // the next record marks its tenant changed again
     for (const tenant of tenants) {
       const miner = this.miners.get(tenant);
       if (miner === undefined) continue;
