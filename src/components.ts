@@ -5,3 +5,4 @@ import './sources/http/index.ts';
 import './sources/grpc/index.ts';
 import './sources/otlp/index.ts';
 import './sources/agent/index.ts';
+import './pipeline/templates/index.ts';

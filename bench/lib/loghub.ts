@@ -66,6 +66,8 @@ export function parseCsv(text: string): string[][] {
 export interface StructuredLine {
   content: string;
   eventId: string;
+  /** The ground-truth template, `<*>` for variables. */
+  template: string;
   level?: string;
 }
 
@@ -74,10 +76,12 @@ export function loadStructured(name: string, dir = LOGHUB_DIR): StructuredLine[]
   const header = rows[0]!;
   const content = header.indexOf('Content');
   const eventId = header.indexOf('EventId');
+  const template = header.indexOf('EventTemplate');
   const level = header.indexOf('Level');
   return rows.slice(1).filter((r) => r.length === header.length).map((r) => ({
     content: r[content]!,
     eventId: r[eventId]!,
+    template: r[template]!,
     level: level >= 0 ? r[level] : undefined,
   }));
 }

@@ -24,7 +24,7 @@ const NICE_STEPS_MS = [
   10_800_000, 21_600_000, 43_200_000, 86_400_000, 604_800_000,
 ];
 
-type Query = Record<string, string | undefined>;
+export type Query = Record<string, string | undefined>;
 
 export interface QueryDeps {
   config: CairnConfig;
@@ -48,7 +48,7 @@ export function parseRangeParams(deps: QueryDeps, req: FastifyRequest, tenant: s
   return { tenant, where, ...range };
 }
 
-function intParam(q: Query, name: string, fallback: number, max: number): number {
+export function intParam(q: Query, name: string, fallback: number, max: number): number {
   const raw = q[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);

@@ -10,6 +10,7 @@ interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   server: () => import('./server.ts'),
   query: () => import('./query.ts'),
+  patterns: () => import('./patterns.ts'),
   ingest: () => import('./ingest.ts'),
   import: () => import('./import.ts'),
   token: () => import('./token.ts'),
@@ -20,6 +21,7 @@ const commands: Record<string, () => Promise<Command>> = {
 const SUMMARIES: Record<string, string> = {
   server: 'run the Cairn server (ingest, store, query API)',
   query: 'search logs on a running server',
+  patterns: 'list message templates, or mine them from stdin',
   ingest: 'send a file or stdin to a running server',
   import: 'import a Windows .evtx file',
   token: 'create, list and revoke API tokens',

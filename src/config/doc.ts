@@ -29,6 +29,7 @@ const SECTIONS: Record<string, string> = {
   queue: 'The bounded queue between ingest and the store.',
   store: 'The storage backend.',
   query: 'Search limits and defaults.',
+  pipeline: 'Processing between the queue and the store: template mining (see patterns.md).',
   log: "Cairn's own logging.",
 };
 

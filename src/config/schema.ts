@@ -129,6 +129,19 @@ export const configSchema = z.strictObject({
       default_range: duration().prefault('1h').describe('Default range when `from` is not given.'),
     })
     .prefault({}),
+  pipeline: z
+    .strictObject({
+      templates: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe('Mine every record\'s message into `template_id` (patterns.md).'),
+          max_templates: z.number().int().positive().default(10_000).describe('Templates kept per tenant; the least recently seen are evicted beyond.'),
+          max_message_chars: z.number().int().positive().default(2048).describe('Messages are mined on their first this many characters...'),
+          max_tokens: z.number().int().min(2).default(64).describe('...and first this many tokens (the rest of a longer message is one variable).'),
+          snapshot_interval: duration().prefault('30s').describe('Time between snapshots of the templates to `<data_dir>/templates` (and one at shutdown).'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe("Cairn's own log level (JSON lines on stderr)."),

@@ -23,6 +23,10 @@ export interface Metrics {
   storeHeadRows: Gauge<never>;
   storeMemoryBytes: Gauge<never>;
   querySeconds: Histogram<'endpoint'>;
+  /** Live message templates, by tenant. */
+  templates: Gauge<'tenant'>;
+  /** Templates evicted to stay under pipeline.templates.max_templates, by tenant. */
+  templatesEvicted: Counter<'tenant'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -77,6 +81,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Query latency by endpoint.',
       labelNames: ['endpoint'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    templates: new Gauge({ name: 'templates', help: 'Live message templates, by tenant.', labelNames: ['tenant'], registers }),
+    templatesEvicted: new Counter({
+      name: 'templates_evicted_total',
+      help: 'Message templates evicted (least recently seen) to stay under pipeline.templates.max_templates, by tenant.',
+      labelNames: ['tenant'],
       registers,
     }),
   };

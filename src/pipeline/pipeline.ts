@@ -8,6 +8,7 @@ import type { LogRecord } from '../record/record.ts';
 import type { CairnConfig } from '../config/schema.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Logger } from '../util/logger.ts';
+import type { TemplateStore } from './templates/store.ts';
 import { Registry } from '../registry.ts';
 
 export interface Stage {
@@ -20,6 +21,8 @@ export interface StageContext {
   config: CairnConfig;
   metrics: Metrics;
   logger: Logger;
+  /** The server's template store: the templates stage mines into it, the patterns API reads it. */
+  templates?: TemplateStore;
 }
 
 export type StageFactory = (options: unknown, ctx: StageContext) => Stage;

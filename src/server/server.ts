@@ -4,7 +4,7 @@
  * (stop accepting, drain the queue into the store, close the store).
  */
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import '../components.ts';
 import type { CairnConfig } from '../config/schema.ts';
@@ -12,7 +12,8 @@ import { ConfigError } from '../config/load.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 import { stores, type Store } from '../store/store.ts';
 import { queues, type IngestBatch, type Queue } from '../queue/queue.ts';
-import { Pipeline } from '../pipeline/pipeline.ts';
+import { Pipeline, stages, type Stage } from '../pipeline/pipeline.ts';
+import { TemplateStore } from '../pipeline/templates/store.ts';
 import { toColumnBatch } from '../store/batch.ts';
 import { Ingestor } from '../sources/ingestor.ts';
 import { sources, type Source } from '../sources/source.ts';
@@ -21,6 +22,7 @@ import type { Authenticator } from '../api/auth.ts';
 import { createApp } from '../api/app.ts';
 import { registerQueryRoutes } from '../api/query.ts';
 import { registerAdminRoutes } from '../api/admin.ts';
+import { registerPatternRoutes } from '../api/patterns.ts';
 import type { Logger } from '../util/logger.ts';
 import type { LogRecord } from '../record/record.ts';
 
@@ -80,7 +82,22 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
     throw err;
   }
   const queue = queues.get(config.queue.type)({ config, metrics });
-  const pipeline = new Pipeline([]);
+  const templateConfig = config.pipeline.templates;
+  const templates = templateConfig.enabled
+    ? new TemplateStore({
+        dir: join(dataDir, 'templates'),
+        maxTemplates: templateConfig.max_templates,
+        maxMessageChars: templateConfig.max_message_chars,
+        maxTokens: templateConfig.max_tokens,
+        snapshotIntervalMs: templateConfig.snapshot_interval,
+        logger,
+        onEvict: (tenant, n) => metrics.templatesEvicted.inc({ tenant }, n),
+      })
+    : null;
+  templates?.open();
+  const stageContext = { config, metrics, logger, templates: templates ?? undefined };
+  const stageList: Stage[] = templates ? [stages.get('templates')(templateConfig, stageContext)] : [];
+  const pipeline = new Pipeline(stageList);
 
   queue.start(async (batches: IngestBatch[]) => {
     let records: LogRecord[] = [];
@@ -100,6 +117,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
   const app = createApp({ config, metrics, store, queue, logger });
   registerQueryRoutes(app, { config, store, auth, metrics });
   registerAdminRoutes(app, { store, auth });
+  registerPatternRoutes(app, { config, store, auth, metrics, templates });
   const running: Source[] = [];
   const { host, port } = splitHostPort(config.server.listen);
   try {
@@ -135,6 +153,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
       await Promise.race([app.close(), sleep(config.server.shutdown_timeout)]);
       await queue.drain(config.server.shutdown_timeout);
       await pipeline.close();
+      await templates?.close();
       await store.close();
     })();
     return closing;

@@ -19,7 +19,7 @@ function cairn(args: string[], opts: { input?: string; env?: Record<string, stri
 test('--help on every command', () => {
   const top = cairn(['--help']);
   assert.equal(top.code, 0);
-  for (const cmd of ['server', 'query', 'ingest', 'import', 'token', 'config']) {
+  for (const cmd of ['server', 'query', 'patterns', 'ingest', 'import', 'token', 'config']) {
     assert.match(top.out, new RegExp(`\\b${cmd}\\b`));
     const h = cairn([cmd, '--help']);
     assert.equal(h.code, 0, `${cmd} --help`);
