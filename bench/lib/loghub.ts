@@ -3,9 +3,10 @@
  * structured CSVs, each line's content and ground-truth template id.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { sharedDataDir } from '../../test/helpers/shared-data.ts';
 
-export const LOGHUB_DIR = resolve(process.env.CAIRN_LOGHUB_DIR ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'loghub'));
+export const LOGHUB_DIR = sharedDataDir('loghub', 'CAIRN_LOGHUB_DIR');
 
 export interface Dataset {
   name: string;

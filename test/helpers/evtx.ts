@@ -1,12 +1,8 @@
 /** The sample .evtx files in ../shared/data/windows (CAIRN_EVTX_DIR overrides) and what they hold. */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ROOT } from './server.ts';
+import { join } from 'node:path';
+import { sharedDataDir } from './shared-data.ts';
 
-/** shared/ sits beside the checkout (CI, /work/main) or beside the worktrees' parent (/work/wt/NAME). */
-const CANDIDATES = [join(ROOT, '..', 'shared'), join(ROOT, '..', '..', 'shared')].map((d) => join(d, 'data', 'windows'));
-
-export const EVTX_DIR = resolve(process.env.CAIRN_EVTX_DIR ?? CANDIDATES.find((d) => existsSync(d)) ?? CANDIDATES[0]!);
+export const EVTX_DIR = sharedDataDir('windows', 'CAIRN_EVTX_DIR');
 
 export const SAMPLES = ['security.evtx', 'system.evtx', 'sysmon.evtx', 'Application_no_crc32.evtx', 'sample_with_a_bad_chunk_magic.evtx'] as const;
 
