@@ -21,7 +21,7 @@ const entry = (time: Buffer, record: object) => Buffer.concat([Buffer.from([0x92
 test('Message mode: [tag, time, record] and with option', async () => {
   const m = await decodeEventMessage(packr.pack(['tag.name', 1441588984, { message: 'bar' }]), limits);
   assert.equal(m.tag, 'tag.name');
-  assert.deepEqual(m.events, [{ time: 1441588984n * S, record: { message: 'bar' }, metadata: null }]);
+  assert.deepEqual(m.events, [{ time: 1441588984n * S, record: { message: 'bar' }, metadata: null, entry: 1 }]);
   assert.equal(m.chunk, undefined);
   const withOption = Buffer.concat([Buffer.from([0x94]), packr.pack('t'), eventTime(1441588984, 5), packr.pack({ a: 1 }), packr.pack({ chunk: 'p8n9gmxTQVC8/nh2wlKKeQ==' })]);
   const m2 = await decodeEventMessage(withOption, limits);
@@ -87,7 +87,9 @@ test('bad entries are skipped and counted; the rest of the message stands', asyn
   const m = await decodeEventMessage(frame, limits);
   assert.equal(m.events.length, 2);
   assert.equal(m.invalid, 3);
-  assert.match(m.firstError!, /time/);
+  assert.deepEqual(m.skipped.map((x) => x.entry), [2, 3, 4]);
+  assert.match(m.skipped[0]!.reason, /time/);
+  assert.deepEqual(m.events.map((e) => e.entry), [1, 5]);
 });
 
 test('a message of the wrong shape is a FrameError naming the problem', async () => {

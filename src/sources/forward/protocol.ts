@@ -19,13 +19,18 @@ export interface FluentEvent {
   record: Record<string, unknown>;
   /** Fluent Bit's per-event metadata, when it sends any. */
   metadata: Record<string, unknown> | null;
+  /** Position of the entry in its message, from 1. */
+  entry: number;
 }
+
+const MAX_REPORTED_SKIPS = 100;
 
 export interface DecodedEntries {
   events: FluentEvent[];
-  /** Entries skipped, with the first reason. */
+  /** Entries skipped. */
   invalid: number;
-  firstError: string | null;
+  /** The first skipped entries and why. */
+  skipped: { entry: number; reason: string }[];
 }
 
 export interface EventMessage extends DecodedEntries {
@@ -61,7 +66,7 @@ export function eventTimeNs(t: unknown): bigint | undefined {
 export class EntryCollector implements DecodedEntries {
   readonly events: FluentEvent[] = [];
   invalid = 0;
-  firstError: string | null = null;
+  readonly skipped: { entry: number; reason: string }[] = [];
   private readonly maxRecords: number;
   constructor(maxRecords: number) {
     this.maxRecords = maxRecords;
@@ -69,7 +74,7 @@ export class EntryCollector implements DecodedEntries {
 
   private skip(reason: string): void {
     this.invalid++;
-    this.firstError ??= reason;
+    if (this.skipped.length < MAX_REPORTED_SKIPS) this.skipped.push({ entry: this.events.length + this.invalid, reason });
   }
 
   private countOne(): void {
@@ -91,7 +96,7 @@ export class EntryCollector implements DecodedEntries {
     const ns = eventTimeNs(time);
     if (ns === undefined) return this.skip(`an entry time must be an EventTime or a number of seconds, got ${describe(time)}`);
     if (!isObject(record)) return this.skip(`an entry record must be a map, got ${describe(record)}`);
-    this.events.push({ time: ns, record, metadata });
+    this.events.push({ time: ns, record, metadata, entry: this.events.length + this.invalid + 1 });
   }
 
   /** Adds one [time, record] entry. */
@@ -195,5 +200,5 @@ export async function decodeEventMessage(frame: Buffer, limits: DecodeLimits): P
   }
   const opts = (option ?? {}) as Record<string, unknown>;
   const signal = typeof opts.fluent_signal === 'number' ? opts.fluent_signal : 0;
-  return { tag, chunk: opts.chunk, signal, events: out.events, invalid: out.invalid, firstError: out.firstError };
+  return { tag, chunk: opts.chunk, signal, events: out.events, invalid: out.invalid, skipped: out.skipped };
 }
