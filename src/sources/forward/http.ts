@@ -35,7 +35,7 @@ function tagOf(req: FastifyRequest): string {
 function parseMsgpack(body: Buffer, tag: string, mapping: MappingContext, config: CairnConfig, ingestor: Ingestor, out: Collector, ictx: IngestContext): void {
   const entries = new EntryCollector(config.sources.forward.max_records_per_message);
   try {
-    entries.addPackedStream(body, mapping.nowNs);
+    entries.addPackedStream(body, true);
   } catch (err) {
     const code = (err as FrameError).reason === 'too_many_records' ? 'too_many_records' : 'invalid_msgpack';
     ingestor.reject(ictx, code);

@@ -14,8 +14,8 @@ import { EventTime, FrameError, readArrayHeader, readRaw, unpackr } from './msgp
 const gunzip = promisify(gunzipCallback);
 
 export interface FluentEvent {
-  /** ns since epoch */
-  time: bigint;
+  /** ns since epoch; undefined for a bare record (no event time: the record's own time keys count). */
+  time: bigint | undefined;
   record: Record<string, unknown>;
   /** Fluent Bit's per-event metadata, when it sends any. */
   metadata: Record<string, unknown> | null;
@@ -109,15 +109,20 @@ export class EntryCollector implements DecodedEntries {
   }
 
   /**
-   * Decodes a MessagePackEventStream (PackedForward entries). With `bareRecordsAt`,
-   * a map in the stream is a record without a time (Fluentd's msgpack formatter).
+   * Decodes a MessagePackEventStream (PackedForward entries). With
+   * `bareRecords`, a map in the stream is a record without an event time
+   * (what Fluentd's msgpack formatter writes).
    */
-  addPackedStream(stream: Buffer, bareRecordsAt?: bigint): void {
+  addPackedStream(stream: Buffer, bareRecords = false): void {
     if (stream.length === 0) return;
     try {
       unpackr.unpackMultiple(stream, (entry: unknown) => {
-        if (bareRecordsAt !== undefined && isObject(entry)) this.addEvent(new EventTime(bareRecordsAt), entry);
-        else this.addEntry(entry);
+        if (bareRecords && isObject(entry)) {
+          this.countOne();
+          this.events.push({ time: undefined, record: entry, metadata: null, entry: this.events.length + this.invalid + 1 });
+        } else {
+          this.addEntry(entry);
+        }
       });
     } catch (err) {
       if (err instanceof FrameError) throw err;
