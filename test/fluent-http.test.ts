@@ -89,6 +89,8 @@ describe('Fluent HTTP outputs → /api/v1/fluent', () => {
   test('no token 401, a wrong type 415, undecodable msgpack 400, an over-long line rejected with its position', async () => {
     let res = await fetch(`${s.url}/api/v1/fluent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
     assert.equal(res.status, 401);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    assert.match(metrics, /log_errors_total\{source="fluent_http",tenant="-",reason="unauthorized"\} 1/);
     res = await fetch(`${s.url}/api/v1/fluent`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: basic() }, body: 'a,b' });
     assert.equal(res.status, 415);
     res = await fetch(`${s.url}/api/v1/fluent`, { method: 'POST', headers: { 'content-type': 'application/msgpack', authorization: basic() }, body: Buffer.from([0x92, 0xd7]) });

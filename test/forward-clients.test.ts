@@ -170,7 +170,7 @@ describe('TLS: client certificates and shared keys decide the tenant', () => {
     c.write(messageMode('plain', 1, { message: 'not tls' }));
     await c.closed;
     const text = await (await fetch(`${s.url}/metrics`)).text();
-    assert.match(text, /log_errors_total\{source="forward",tenant="",reason="tls_error"\} [1-9]/);
+    assert.match(text, /log_errors_total\{source="forward",tenant="-",reason="tls_error"\} [1-9]/);
   });
 });
 

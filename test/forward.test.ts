@@ -179,7 +179,7 @@ describe('forward: shared keys decide the tenant (token mode)', () => {
     const { pong } = await c.handshake('guessed-key');
     assert.deepEqual(pong.slice(0, 3), ['PONG', false, 'shared_key mismatch']);
     await c.closed;
-    assert.ok(counter(await metricsText(s.url), 'log_errors_total', '{source="forward",tenant="",reason="unauthorized"}') >= 1);
+    assert.ok(counter(await metricsText(s.url), 'log_errors_total', '{source="forward",tenant="-",reason="unauthorized"}') >= 1);
   });
 
   test('events before the handshake are refused: the connection is closed, nothing stored', async () => {
@@ -230,7 +230,7 @@ describe('forward: backpressure and limits', () => {
       assert.deepEqual(await a.next(), { ack: 'a' });
       b.close();
       a.close();
-      assert.equal(counter(await metricsText(s.url), 'log_errors_total', '{source="forward",tenant="",reason="too_many_connections"}'), 1);
+      assert.equal(counter(await metricsText(s.url), 'log_errors_total', '{source="forward",tenant="-",reason="too_many_connections"}'), 1);
     } finally {
       await s.stop();
     }

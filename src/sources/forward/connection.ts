@@ -24,6 +24,8 @@ import { FrameError, FrameScanner, packr } from './msgpack.ts';
 import { decodeEventMessage, type EventMessage } from './protocol.ts';
 
 export const SOURCE = 'forward';
+/** The tenant label of what is refused before anyone is known (as the other sources count it). */
+export const UNKNOWN_TENANT = '-';
 
 export interface ConnectionSettings {
   ingestor: Ingestor;
@@ -88,7 +90,7 @@ export class ForwardConnection {
   }
 
   private ctx(): IngestContext {
-    return { source: SOURCE, tenant: this.tenant ?? '' };
+    return { source: SOURCE, tenant: this.tenant ?? UNKNOWN_TENANT };
   }
 
   private onData(chunk: Buffer): void {

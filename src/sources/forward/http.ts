@@ -10,6 +10,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CairnConfig } from '../../config/schema.ts';
 import { authorize, type Authenticator } from '../../api/auth.ts';
+import type { Principal } from '../../auth/tokens.ts';
 import { decodeBody, mediaType } from '../../api/body.ts';
 import { HttpError } from '../../api/errors.ts';
 import { parseTimestamp, nowNs } from '../../record/time.ts';
@@ -19,6 +20,7 @@ import { Collector, NDJSON_TYPES, parseJsonBody, type IngestResult, type ParseLi
 import { fitMessage, recordFromFluent, type MappingContext } from './mapping.ts';
 import { FrameError } from './msgpack.ts';
 import { EntryCollector } from './protocol.ts';
+import { UNKNOWN_TENANT } from './connection.ts';
 
 const SOURCE = 'fluent_http';
 const MSGPACK_TYPES: ReadonlySet<string> = new Set(['application/msgpack', 'application/x-msgpack']);
@@ -67,7 +69,13 @@ export function registerFluentHttpRoute(ctx: SourceContext): void {
   const tagField = config.sources.forward.tag_field;
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const principal = authorize(auth, req, 'ingest');
+    let principal: Principal;
+    try {
+      principal = authorize(auth, req, 'ingest');
+    } catch (err) {
+      if (err instanceof HttpError) ingestor.reject({ source: SOURCE, tenant: UNKNOWN_TENANT }, err.code);
+      throw err;
+    }
     const ictx: IngestContext = { source: SOURCE, tenant: principal.tenant };
     const wire = Buffer.isBuffer(req.body) ? req.body.length : 0;
     ingestor.received(ictx, wire);

@@ -22,7 +22,7 @@ import { isIP } from 'node:net';
 import { ConfigError } from '../../config/load.ts';
 import { isLoopback, splitHostPort } from '../../server/server.ts';
 import { sources, type Source, type SourceContext } from '../source.ts';
-import { ForwardConnection, SOURCE, type ConnectionSettings } from './connection.ts';
+import { ForwardConnection, SOURCE, UNKNOWN_TENANT, type ConnectionSettings } from './connection.ts';
 import { registerFluentHttpRoute } from './http.ts';
 
 type ForwardConfig = SourceContext['config']['sources']['forward'];
@@ -94,7 +94,7 @@ export function createForwardSource(ctx: SourceContext): Source {
   };
 
   const refuse = (reason: string, why: string, socket?: Socket) => {
-    ingestor.reject({ source: SOURCE, tenant: '' }, reason);
+    ingestor.reject({ source: SOURCE, tenant: UNKNOWN_TENANT }, reason);
     logger.warn({ remote: socket?.remoteAddress }, `forward connection refused: ${why}`);
     socket?.destroy();
   };
@@ -144,7 +144,7 @@ export function createForwardSource(ctx: SourceContext): Source {
         (socket) => accept(socket, certificateTenant(socket, cfg), anonymous),
       );
       server.on('tlsClientError', (err, socket) => {
-        ingestor.reject({ source: SOURCE, tenant: '' }, 'tls_error');
+        ingestor.reject({ source: SOURCE, tenant: UNKNOWN_TENANT }, 'tls_error');
         logger.warn({ remote: socket.remoteAddress, err: err.message }, 'forward TLS handshake failed');
       });
       // Refuse the excess before spending a TLS handshake on it.
