@@ -71,6 +71,17 @@ describe('forward: open local mode on loopback', () => {
     assert.ok(counter(await metricsText(s.url), 'log_errors_total', '{source="forward",tenant="default",reason="invalid_record"}') >= 2);
   });
 
+  test("Fluent Bit's metrics (fluent_signal 1, or a bare cmetrics record) are acked, counted, not stored", async () => {
+    const c = await ForwardClient.connect(port);
+    c.write(messageMode('fb.metrics', eventTime(1_714_557_850), { cmetrics: Buffer.from([0x81, 0xa1, 0x61, 0x01]) }, { chunk: 'm1' }));
+    assert.deepEqual(await c.next(), { ack: 'm1' });
+    c.write(packedForward('fb.traces', [entry(eventTime(1_714_557_851), { log: 'signal-2 record' })], { chunk: 'm2', fluent_signal: 2 }));
+    assert.deepEqual(await c.next(), { ack: 'm2' });
+    c.close();
+    assert.equal((await query(s.url, { q: 'signal-2', ...FROM })).body.records.length, 0);
+    assert.equal(counter(await metricsText(s.url), 'log_errors_total', '{source="forward",tenant="default",reason="unsupported_signal"}'), 2);
+  });
+
   test('bad input closes only that connection, with a counted reason; the others go on', async () => {
     const good = await ForwardClient.connect(port);
     const cases: [string, Buffer][] = [

@@ -19,7 +19,7 @@ import { nowNs } from '../../record/time.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { IngestContext, Ingestor } from '../ingestor.ts';
 import { verifyPing, createHelo, type SharedKey } from './handshake.ts';
-import { fitMessage, recordFromFluent, type TagField } from './mapping.ts';
+import { fitMessage, isFluentBitTelemetry, recordFromFluent, type TagField } from './mapping.ts';
 import { FrameError, FrameScanner, packr } from './msgpack.ts';
 import { decodeEventMessage, type EventMessage } from './protocol.ts';
 
@@ -187,6 +187,10 @@ export class ForwardConnection {
     }
     const mapping = { tenant: this.tenant!, nowNs: nowNs(), tagField: this.s.tagField, keepRaw: this.s.keepRaw };
     for (const event of message.events) {
+      if (isFluentBitTelemetry(event.record)) {
+        ingestor.reject(ctx, 'unsupported_signal');
+        continue;
+      }
       const result = recordFromFluent(message.tag, event.time, event.record, event.metadata, mapping);
       if ('error' in result) {
         ingestor.reject(ctx, 'invalid_record');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { recordFromFluent, type MappingContext } from './mapping.ts';
+import { isFluentBitTelemetry, recordFromFluent, type MappingContext } from './mapping.ts';
 import { EventTime } from './msgpack.ts';
 
 const ctx: MappingContext = { tenant: 'acme', nowNs: 2_000_000_000_000_000_000n, tagField: 'unit', keepRaw: false };
@@ -66,4 +66,11 @@ test('msgpack values become JSON: bin as UTF-8, big integers as text, EventTime 
 
 test('keep_raw keeps the record as JSON', () => {
   assert.equal(map('t', { log: 'x', a: 1 }, { keepRaw: true }).raw, '{"log":"x","a":1}');
+});
+
+test("Fluent Bit's metrics and traces records are recognized (they are not logs)", () => {
+  assert.equal(isFluentBitTelemetry({ cmetrics: new Uint8Array([1, 2]) }), true);
+  assert.equal(isFluentBitTelemetry({ ctraces: Buffer.from([1]) }), true);
+  assert.equal(isFluentBitTelemetry({ cmetrics: 'text', log: 'x' }), false);
+  assert.equal(isFluentBitTelemetry({ log: 'x' }), false);
 });

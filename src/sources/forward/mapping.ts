@@ -40,6 +40,15 @@ export function isJournalShaped(record: Record<string, unknown>): boolean {
   return false;
 }
 
+/**
+ * Fluent Bit's metrics and traces travel as one record holding a cmetrics or
+ * ctraces binary; older Fluent Bits send them without the fluent_signal option.
+ */
+export function isFluentBitTelemetry(record: Record<string, unknown>): boolean {
+  const payload = record.cmetrics ?? record.ctraces;
+  return payload instanceof Uint8Array && Object.keys(record).length === 1;
+}
+
 /** Turns what msgpack can carry and JSON cannot into JSON, in place. */
 export function toJsonValue(value: unknown): JsonValue {
   if (value === null || typeof value !== 'object') {
