@@ -2,7 +2,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { freePort, query, startTestServer, type TestServer } from './helpers/server.ts';
+import { freePort, query, startChildServer, startTestServer, tempDir, type TestServer } from './helpers/server.ts';
+import { rmSync } from 'node:fs';
 import { ForwardClient, entry, eventTime, forwardMode, messageMode, pack, packedForward } from './helpers/forward.ts';
 
 const FROM = { from: '2015-01-01T00:00:00Z', order: 'asc', limit: '1000' };
@@ -264,4 +265,20 @@ describe('forward: backpressure and limits', () => {
     const port = await freePort();
     await assert.rejects(startTestServer({ auth: { mode: 'token' }, sources: { forward: { listen: `127.0.0.1:${port}` } } }), /no shared_keys are configured/);
   });
+});
+
+test('cairn server --forward-listen opens the listener (the CLI flag, in a child process)', async () => {
+  const port = await freePort();
+  const dir = tempDir();
+  const child = await startChildServer(dir, ['--forward-listen', `127.0.0.1:${port}`]);
+  try {
+    const c = await ForwardClient.connect(port);
+    c.write(messageMode('cli', 1_714_564_000, { message: 'via the cli flag' }, { chunk: 'cli' }));
+    assert.deepEqual(await c.next(), { ack: 'cli' });
+    c.close();
+    assert.equal((await query(child.url, { q: '"cli flag"', ...FROM })).body.records.length, 1);
+  } finally {
+    await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
