@@ -8,6 +8,8 @@ set -euo pipefail
 declare -A APT_PACKAGES=(
   [logger]=bsdutils
   [openssl]=openssl
+  # fluent-logger-python, an independent forward protocol client (test/integration/forward-python.test.ts)
+  [/usr/lib/python3/dist-packages/fluent]=python3-fluent-logger
 )
 
 missing=()

@@ -6,3 +6,4 @@ import './sources/grpc/index.ts';
 import './sources/otlp/index.ts';
 import './sources/agent/index.ts';
 import './pipeline/templates/index.ts';
+import './sources/forward/index.ts';

@@ -14,6 +14,7 @@ options:
   --listen HOST:PORT   where the API and UI listen (server.listen, default 127.0.0.1:7480)
   --data DIR           data directory (server.data_dir, default ./data)
   --grpc-listen H:P    gRPC listener for OTLP/gRPC and agents (sources.grpc.listen, default off)
+  --forward-listen H:P Fluentd forward protocol listener (sources.forward.listen, e.g. 0.0.0.0:24224; default off)
   --config FILE        YAML configuration file (cairn.yaml)
   -h, --help           show this help
 
@@ -26,6 +27,7 @@ const FLAG_PATHS: Record<string, string> = {
   listen: 'server.listen',
   data: 'server.data_dir',
   'grpc-listen': 'sources.grpc.listen',
+  'forward-listen': 'sources.forward.listen',
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -37,6 +37,57 @@ export const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const tenantName = () =>
   z.string().regex(TENANT_PATTERN, 'a tenant is 1-63 characters of letters, digits, ".", "_" and "-", starting with a letter or digit');
 
+const forwardSource = z
+  .strictObject({
+    listen: hostPort().nullable().default(null).describe('Plain TCP listener, HOST:PORT (24224 is the usual port); null = off.'),
+    tls_listen: hostPort().nullable().default(null).describe('TLS listener, HOST:PORT; needs tls_cert and tls_key; null = off.'),
+    tls_cert: z.string().min(1).nullable().default(null).describe('PEM certificate chain file of the TLS listener.'),
+    tls_key: z.string().min(1).nullable().default(null).describe('PEM private key file of the TLS listener.'),
+    tls_ca: z.string().min(1).nullable().default(null).describe('PEM file of the CA that signs client certificates; set it to map client certificates to tenants.'),
+    shared_keys: z
+      .array(z.strictObject({ key: z.string().min(1), tenant: tenantName() }))
+      .default([])
+      .describe('Handshake shared keys, `[{key, tenant}]`: the key a client proves decides its tenant. With any key set, every connection without a mapped client certificate must do the handshake.'),
+    client_cert_tenants: z
+      .array(
+        z
+          .strictObject({ cn: z.string().min(1).optional(), fingerprint: z.string().min(1).optional(), tenant: tenantName() })
+          .refine((e) => (e.cn === undefined) !== (e.fingerprint === undefined), { message: 'give exactly one of cn or fingerprint' }),
+      )
+      .default([])
+      .describe('TLS client certificates verified against tls_ca, by subject CN or SHA-256 fingerprint, `[{cn | fingerprint, tenant}]`.'),
+    require_auth: z
+      .boolean()
+      .nullable()
+      .default(null)
+      .describe('Whether connections must authenticate (shared key or client certificate). null: yes, except in open local mode on a loopback listener. false: every unauthenticated connection belongs to `tenant`.'),
+    tenant: tenantName().nullable().default(null).describe('Tenant of unauthenticated connections when require_auth is false; null = auth.open_tenant.'),
+    self_hostname: z.string().min(1).nullable().default(null).describe("Server name in the handshake's PONG; null = this machine's hostname."),
+    tag_field: z.enum(['unit', 'service', 'attr']).default('unit').describe('Where the event tag goes when the record does not name it: the unit, the service, or attrs.tag.'),
+    max_message_bytes: byteSize().prefault('32MiB').describe('Largest forward message (one msgpack frame), and largest decompressed CompressedPackedForward entries.'),
+    max_records_per_message: z.number().int().positive().default(200_000).describe('Most events in one message (or one msgpack body on /api/v1/fluent).'),
+    max_connections: z.number().int().positive().default(1000).describe('Open forward connections at most, TCP and TLS together; further ones are closed at once.'),
+    idle_timeout: duration().prefault('5m').describe('A connection that sends nothing for this long is closed.'),
+    message_timeout: duration().prefault('60s').describe('A message must arrive completely within this long of its first byte (slow senders are cut off); also the TLS handshake timeout.'),
+    udp_heartbeat: z.boolean().default(false).describe("Answer Fluentd's UDP heartbeat (heartbeat_type udp) on the port of `listen`."),
+  })
+  .superRefine((f, ctx) => {
+    if (f.tls_listen && (!f.tls_cert || !f.tls_key)) {
+      ctx.addIssue({ code: 'custom', path: ['tls_listen'], message: 'a TLS listener needs tls_cert and tls_key' });
+    }
+    if (f.client_cert_tenants.length > 0 && !f.tls_ca) {
+      ctx.addIssue({ code: 'custom', path: ['client_cert_tenants'], message: 'client certificates are verified against tls_ca: set it' });
+    }
+    const keys = new Set<string>();
+    f.shared_keys.forEach((k, i) => {
+      if (keys.has(k.key)) ctx.addIssue({ code: 'custom', path: ['shared_keys', i, 'key'], message: 'the same shared key is listed twice' });
+      keys.add(k.key);
+    });
+    if (f.require_auth === false && f.shared_keys.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['require_auth'], message: 'with shared_keys every connection does the handshake; remove require_auth: false or the keys' });
+    }
+  });
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -92,6 +143,7 @@ export const configSchema = z.strictObject({
         })
         .prefault({})
         .describe('The agent stream (cairn.agent.v1.AgentIngest): docs/protocols/agent-grpc.md.'),
+      forward: forwardSource.prefault({}).describe('Fluentd forward protocol (Fluent Bit `forward`, Fluentd `out_forward`): docs/protocols/forward.md.'),
     })
     .prefault({})
     .describe('Listeners and options of each ingest protocol (see docs/protocols/).'),

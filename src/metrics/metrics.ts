@@ -27,6 +27,8 @@ export interface Metrics {
   templates: Gauge<'tenant'>;
   /** Templates evicted to stay under pipeline.templates.max_templates, by tenant. */
   templatesEvicted: Counter<'tenant'>;
+  /** Open connections of socket-based sources, by source. */
+  sourceConnections: Gauge<'source'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -90,5 +92,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['tenant'],
       registers,
     }),
+    sourceConnections: new Gauge({ name: 'source_connections', help: 'Open connections of socket-based sources.', labelNames: ['source'], registers }),
   };
 }

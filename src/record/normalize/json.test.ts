@@ -43,3 +43,23 @@ test('an attr named __proto__ is stored, not turned into a prototype', () => {
   assert.equal((attrs as Record<string, unknown>).polluted, undefined);
   assert.equal(JSON.stringify(attrs), '{"__proto__":{"p2":1}}');
 });
+
+test('lenient: values that do not parse stay in attrs; no message field → the JSON text', () => {
+  const res = recordFromJson({ log: 'x', level: 30, time: 'soon', os: 'beos', type: 'odd', attrs: 5 }, { ...d, lenient: true });
+  assert.ok('record' in res);
+  assert.equal(res.record.message, 'x');
+  assert.equal(res.record.severity, 6);
+  assert.equal(res.record.ts, d.nowNs);
+  assert.deepEqual(res.record.attrs, { level: 30, time: 'soon', os: 'beos', type: 'odd', attrs: 5 });
+  const bare = recordFromJson({ cpu: 0.5, log: { nested: true } }, { ...d, lenient: true });
+  assert.ok('record' in bare);
+  assert.equal(bare.record.message, '{"cpu":0.5,"log":{"nested":true}}');
+  assert.deepEqual(bare.record.attrs, { cpu: 0.5, log: { nested: true } });
+});
+
+test('eventTs: the transport time wins, the object time keys stay in attrs', () => {
+  const res = recordFromJson({ message: 'x', time: '2024-01-01T00:00:00Z' }, { ...d, eventTs: 5n });
+  assert.ok('record' in res);
+  assert.equal(res.record.ts, 5n);
+  assert.deepEqual(res.record.attrs, { time: '2024-01-01T00:00:00Z' });
+});

@@ -17,6 +17,18 @@ export interface JsonDefaults {
   os?: Os;
   type?: RecordType;
   severity?: number;
+  /**
+   * The event time a transport carries beside the object (forward's EventTime):
+   * it is the record's ts, and the object's own time keys stay in attrs.
+   */
+  eventTs?: bigint;
+  /**
+   * For shippers' records, which are not written for Cairn: a value that does
+   * not parse (a `level` of 30, a `time` that is no timestamp, an unknown `os`)
+   * stays in attrs under its key instead of refusing the record, and a record
+   * without a message field gets its JSON text as the message.
+   */
+  lenient?: boolean;
 }
 
 export type JsonRecordResult = { record: LogRecord } | { error: string };
@@ -66,9 +78,18 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
       case 'time':
       case '@timestamp':
       case '_time': {
-        if (ts !== undefined) break;
+        if (ts !== undefined || d.eventTs !== undefined) {
+          if (d.eventTs !== undefined) setAttr(attrs, key, v as JsonValue);
+          break;
+        }
         ts = parseTimestamp(v);
-        if (ts === undefined) return { error: `${key}: not a timestamp (use RFC 3339 or epoch s/ms/us/ns): ${JSON.stringify(v)}` };
+        if (ts === undefined) {
+          if (d.lenient) {
+            setAttr(attrs, key, v as JsonValue);
+            break;
+          }
+          return { error: `${key}: not a timestamp (use RFC 3339 or epoch s/ms/us/ns): ${JSON.stringify(v)}` };
+        }
         break;
       }
       case 'message':
@@ -81,7 +102,13 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
           break;
         }
         const text = asText(v);
-        if (text === undefined) return { error: `${key}: must be a string` };
+        if (text === undefined) {
+          if (d.lenient) {
+            setAttr(attrs, key, v as JsonValue);
+            break;
+          }
+          return { error: `${key}: must be a string` };
+        }
         message = text;
         break;
       }
@@ -90,19 +117,35 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         if (severity !== undefined) break;
         severity = parseSeverity(v);
         if (severity === undefined) {
+          if (d.lenient) {
+            setAttr(attrs, key, v as JsonValue);
+            break;
+          }
           return { error: `${key}: unknown severity ${JSON.stringify(v)} (use 0-7 or emerg, alert, crit, err, warning, notice, info, debug)` };
         }
         break;
       }
       case 'os': {
         const text = asText(v)?.toLowerCase();
-        if (!text || !OS_SET.has(text)) return { error: `os: must be one of ${OS_VALUES.join(', ')}` };
+        if (!text || !OS_SET.has(text)) {
+          if (d.lenient) {
+            setAttr(attrs, key, v as JsonValue);
+            break;
+          }
+          return { error: `os: must be one of ${OS_VALUES.join(', ')}` };
+        }
         os = text as Os;
         break;
       }
       case 'type': {
         const text = asText(v)?.toLowerCase();
-        if (!text || !TYPE_SET.has(text)) return { error: `type: must be one of ${TYPE_VALUES.join(', ')}` };
+        if (!text || !TYPE_SET.has(text)) {
+          if (d.lenient) {
+            setAttr(attrs, key, v as JsonValue);
+            break;
+          }
+          return { error: `type: must be one of ${TYPE_VALUES.join(', ')}` };
+        }
         type = text as RecordType;
         break;
       }
@@ -129,7 +172,13 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         raw = asText(v) ?? null;
         break;
       case 'attrs':
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: 'attrs: must be an object' };
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+          if (d.lenient) {
+            setAttr(attrs, key, v as JsonValue);
+            break;
+          }
+          return { error: 'attrs: must be an object' };
+        }
         for (const k in v as Attrs) setAttr(attrs, k, (v as Attrs)[k]!);
         break;
       case 'tenant':
@@ -142,10 +191,13 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         setAttr(attrs, key, v as JsonValue);
     }
   }
-  if (message === undefined) return { error: 'missing "message" (or msg, log, line)' };
+  if (message === undefined) {
+    if (!d.lenient) return { error: 'missing "message" (or msg, log, line)' };
+    message = JSON.stringify(obj);
+  }
   return {
     record: {
-      ts: ts ?? d.nowNs,
+      ts: ts ?? d.eventTs ?? d.nowNs,
       observed_ts: d.nowNs,
       tenant: d.tenant,
       os,

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LogRecord, Os, RecordType } from '../../record/record.ts';
 import { OS_VALUES, TYPE_VALUES } from '../../record/record.ts';
-import { recordFromJson, type JsonDefaults } from '../../record/normalize/json.ts';
+import { recordFromJson, type JsonDefaults, type JsonRecordResult } from '../../record/normalize/json.ts';
 import { parseSeverity } from '../../record/severity.ts';
 import { nowNs } from '../../record/time.ts';
 import { authorize } from '../../api/auth.ts';
@@ -16,7 +16,7 @@ import { HttpError } from '../../api/errors.ts';
 import { sources, type Source, type SourceContext } from '../source.ts';
 import type { IngestContext, Ingestor } from '../ingestor.ts';
 
-const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/x-jsonlines']);
+export const NDJSON_TYPES: ReadonlySet<string> = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/x-jsonlines']);
 const MAX_REPORTED_ERRORS = 100;
 
 export interface LineError {
@@ -31,14 +31,14 @@ export interface IngestResult {
   errors_truncated?: boolean;
 }
 
-interface ParseLimits {
+export interface ParseLimits {
   maxLineBytes: number;
   oversize: 'reject' | 'truncate';
   keepRaw: boolean;
 }
 
 /** Collects parsed records and per-line errors, counting rejections by reason. */
-class Collector {
+export class Collector {
   readonly records: LogRecord[] = [];
   readonly errors: LineError[] = [];
   rejected = 0;
@@ -81,7 +81,10 @@ export function truncateUtf8(text: string, maxBytes: number): string {
   return buf.subarray(0, end).toString('utf8');
 }
 
-function parseJsonLine(text: string, lineNo: number, d: JsonDefaults, limits: ParseLimits, out: Collector, oversize: boolean): void {
+/** How a parsed JSON value becomes a record: Cairn's own format, or a shipper's (the Fluent HTTP outputs). */
+export type RecordMapper = (value: unknown) => JsonRecordResult;
+
+function parseJsonLine(text: string, lineNo: number, toRecord: RecordMapper, limits: ParseLimits, out: Collector, oversize: boolean): void {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -89,7 +92,7 @@ function parseJsonLine(text: string, lineNo: number, d: JsonDefaults, limits: Pa
     out.fail(lineNo, `invalid JSON: ${(err as Error).message}`, 'invalid_json');
     return;
   }
-  const result = recordFromJson(value, d);
+  const result = toRecord(value);
   if ('error' in result) {
     out.fail(lineNo, result.error, 'invalid_record');
     return;
@@ -106,7 +109,7 @@ function parseJsonLine(text: string, lineNo: number, d: JsonDefaults, limits: Pa
   out.add(lineNo, r, text.length);
 }
 
-export function parseNdjson(text: string, d: JsonDefaults, limits: ParseLimits, out: Collector): void {
+export function parseNdjson(text: string, toRecord: RecordMapper, limits: ParseLimits, out: Collector): void {
   let lineNo = 0;
   let start = 0;
   const n = text.length;
@@ -123,11 +126,11 @@ export function parseNdjson(text: string, d: JsonDefaults, limits: ParseLimits, 
       out.fail(lineNo, `line is longer than ${limits.maxLineBytes} bytes`, 'line_too_long');
       continue;
     }
-    parseJsonLine(line, lineNo, d, limits, out, oversize);
+    parseJsonLine(line, lineNo, toRecord, limits, out, oversize);
   }
 }
 
-function parseJsonArray(text: string, d: JsonDefaults, limits: ParseLimits, out: Collector): void {
+function parseJsonArray(text: string, toRecord: RecordMapper, limits: ParseLimits, out: Collector): void {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -142,7 +145,7 @@ function parseJsonArray(text: string, d: JsonDefaults, limits: ParseLimits, out:
       out.fail(i + 1, `record is longer than ${limits.maxLineBytes} bytes`, 'line_too_long');
       return;
     }
-    const result = recordFromJson(item, d);
+    const result = toRecord(item);
     if ('error' in result) {
       out.fail(i + 1, result.error, 'invalid_record');
       return;
@@ -257,13 +260,8 @@ export function createHttpSource(ctx: SourceContext): Source {
     }
     const text = body.toString('utf8');
     const out = new Collector(ingestor, ictx);
-    if (isText) {
-      parsePlainText(text, defaults, limits, out);
-    } else {
-      const first = text.trimStart()[0];
-      if (first === '[' || (isJson && first === '{' && looksLikeSingleDocument(text))) parseJsonArray(text, defaults, limits, out);
-      else parseNdjson(text, defaults, limits, out);
-    }
+    if (isText) parsePlainText(text, defaults, limits, out);
+    else parseJsonBody(text, isJson, (value) => recordFromJson(value, defaults), limits, out);
     await ingestor.submit(out.records, ictx, out.bytes);
     const result: IngestResult = { accepted: out.records.length, rejected: out.rejected, errors: out.errors };
     if (out.rejected > out.errors.length) result.errors_truncated = true;
@@ -275,6 +273,13 @@ export function createHttpSource(ctx: SourceContext): Source {
     start: async () => undefined,
     stop: async () => undefined,
   };
+}
+
+/** A JSON array, one JSON document (for application/json), or NDJSON. */
+export function parseJsonBody(text: string, isJson: boolean, toRecord: RecordMapper, limits: ParseLimits, out: Collector): void {
+  const first = text.trimStart()[0];
+  if (first === '[' || (isJson && first === '{' && looksLikeSingleDocument(text))) parseJsonArray(text, toRecord, limits, out);
+  else parseNdjson(text, toRecord, limits, out);
 }
 
 /** A JSON body that parses as one value is one document (a pretty-printed object), not NDJSON. */
