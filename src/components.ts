@@ -8,3 +8,4 @@ import './sources/agent/index.ts';
 import './pipeline/templates/index.ts';
 import './sources/forward/index.ts';
 import './sources/loki/index.ts';
+import './sources/elastic/index.ts';
