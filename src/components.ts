@@ -9,3 +9,4 @@ import './pipeline/templates/index.ts';
 import './sources/forward/index.ts';
 import './sources/loki/index.ts';
 import './sources/elastic/index.ts';
+import './sources/journald/index.ts';
