@@ -11,7 +11,6 @@ declare -A APT_PACKAGES=(
   # fluent-logger-python, an independent forward protocol client (test/integration/forward-python.test.ts)
   [/usr/lib/python3/dist-packages/fluent]=python3-fluent-logger
   [/lib/systemd/systemd-journal-upload]=systemd-journal-remote
-  [openssl]=openssl
 )
 
 missing=()

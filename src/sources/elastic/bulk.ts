@@ -7,7 +7,7 @@
 import type { LogRecord } from '../../record/record.ts';
 import type { JsonDefaults } from '../../record/normalize/json.ts';
 import { HttpError } from '../../api/errors.ts';
-import { byteLength, truncateUtf8 } from '../../util/utf8.ts';
+import { byteLength, truncateUtf8 } from '../http/index.ts';
 import { recordFromEcs } from './ecs.ts';
 
 export type BulkAction = 'index' | 'create' | 'delete' | 'update';

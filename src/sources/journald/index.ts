@@ -43,7 +43,7 @@ const JOURNAL_TYPE = 'application/vnd.fdo.journal';
 type TenantOf = (req: FastifyRequest) => string;
 
 /** Reads a PEM file named by a config key, with an error that names the key. */
-function pem(key: string, path: string | undefined): Buffer {
+function pem(key: string, path: string | null): Buffer {
   try {
     return readFileSync(path!);
   } catch (err) {
@@ -85,7 +85,7 @@ export function createJournaldSource(ctx: SourceContext): Source {
 
   const plainHttpTenant: TenantOf = (req) => {
     if (auth.mode === 'open' || tokenFromRequest(req)) return authorize(auth, req, 'ingest').tenant;
-    if (options.tenant === undefined) {
+    if (options.tenant === null) {
       throw new HttpError(
         401,
         'unauthorized',
@@ -103,7 +103,7 @@ export function createJournaldSource(ctx: SourceContext): Source {
     const cn = cert?.subject?.CN;
     const name = Array.isArray(cn) ? cn[0] : cn;
     const tenant = (name !== undefined ? options.tls_tenants[name] : undefined) ?? options.tls_default_tenant;
-    if (tenant === undefined) {
+    if (tenant === null || tenant === undefined) {
       throw new HttpError(403, 'forbidden', `client certificate CN=${JSON.stringify(name ?? '')} maps to no tenant (sources.journald.tls_tenants, tls_default_tenant)`);
     }
     return tenant;
@@ -202,7 +202,7 @@ export function createJournaldSource(ctx: SourceContext): Source {
   return {
     name: 'journald',
     async start() {
-      if (!options.tls_listen) return;
+      if (options.tls_listen === null) return;
       tlsServer = Fastify({
         logger: false,
         https: {
