@@ -3,8 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { TokenStore } from '../src/auth/tokens.ts';
-import { query, startTestServer, type TestServer } from './helpers/server.ts';
+import { freePort, query, startTestServer, tempDir, type TestServer } from './helpers/server.ts';
 import { binaryField, exportEntry, textField } from './helpers/journal-export.ts';
 
 const FROM = { from: '2000-01-01T00:00:00Z' };
@@ -69,6 +70,8 @@ describe('journald upload', () => {
         binaryField('MESSAGE', 'first line\nsecond line'),
         binaryField('RAW_BYTES', Buffer.from([0xff, 0x00, 0xfe, 0x0a])),
         binaryField('NUL_TEXT', 'a\u0000b'),
+        textField('TAG', 'first'),
+        textField('TAG', 'second'),
       ),
     ]);
     const chunks: Buffer[] = [];
@@ -85,6 +88,7 @@ describe('journald upload', () => {
     assert.deepEqual([multi.unit, multi.level], ['sshd', 'crit']);
     assert.deepEqual(multi.attrs.RAW_BYTES, { base64: Buffer.from([0xff, 0x00, 0xfe, 0x0a]).toString('base64') });
     assert.equal(multi.attrs.NUL_TEXT, 'a\u0000b');
+    assert.deepEqual(multi.attrs.TAG, ['first', 'second']);
   });
 
   test('a slow sender is read as it sends: batches are stored before the body ends, the answer comes after', async () => {
@@ -168,6 +172,24 @@ describe('journald upload: tenancy and backpressure', () => {
     } finally {
       await untrusted.stop();
     }
+  });
+
+  test('a listener of its own (sources.journald.listen) with the trusted-networks tenant; open mode stays on loopback', async () => {
+    const port = await freePort();
+    const s = await startTestServer({ auth: { mode: 'token' }, sources: { journald: { listen: `127.0.0.1:${port}`, tenant: 'acme' } } });
+    try {
+      const res = await upload(`http://127.0.0.1:${port}`, [entry(1), entry(2)], {}, 100);
+      assert.deepEqual([res.status, res.body], [202, 'OK. 2 entries stored.\n']);
+      assert.match(await metricsText(s.url), /log_processed_total\{source="journald",tenant="acme"\} 2/);
+    } finally {
+      await s.stop();
+    }
+    const dir = tempDir();
+    await assert.rejects(
+      startTestServer({ auth: { mode: 'open' }, sources: { journald: { listen: '0.0.0.0:0' } } }, dir),
+      /auth\.mode: "open" is only allowed on loopback addresses, but sources\.journald\.listen is 0\.0\.0\.0:0/,
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('over the tenant rate the upload is held back (not refused) and completes; past backpressure_timeout it gets 429', async () => {

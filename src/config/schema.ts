@@ -197,13 +197,17 @@ export const configSchema = z.strictObject({
           max_fields: z.number().int().positive().default(1024).describe('Fields in one entry, at most (journald\'s own limit is 1024).'),
           batch_entries: z.number().int().positive().default(2000).describe('Entries handed to the store at a time while an upload streams in.'),
           backpressure_timeout: duration().prefault('60s').describe('How long an upload may stall on a full queue or the tenant\'s rate (the body is not read meanwhile) before it is refused with 429.'),
+          listen: hostPort()
+            .nullable()
+            .default(null)
+            .describe('HOST:PORT of a plain HTTP listener of its own (systemd uses port 19532), without the main listener\'s request time limit: a first upload can be a long backlog; null = none.'),
           tls_listen: hostPort().nullable().default(null).describe('HOST:PORT of an HTTPS listener for uploads with client certificates (what systemd-journal-upload authenticates with); null = none.'),
           tls_cert: z.string().min(1).nullable().default(null).describe('PEM certificate chain file of the HTTPS listener.'),
           tls_key: z.string().min(1).nullable().default(null).describe('PEM private key file of the HTTPS listener.'),
           tls_client_ca: z.string().min(1).nullable().default(null).describe('PEM file of the CA(s) that sign client certificates; others fail the handshake.'),
           tls_tenants: z.record(z.string().min(1), tenantName()).default({}).describe('Client certificate subject CN → tenant.'),
           tls_default_tenant: tenantName().nullable().default(null).describe('Tenant of a valid client certificate whose CN is not in tls_tenants; null refuses it (403).'),
-          tls_max_connections: z.number().int().positive().default(1024).describe('Open connections on the HTTPS listener, at most.'),
+          max_connections: z.number().int().positive().default(1024).describe('Open connections on each of the listeners of its own (listen, tls_listen), at most.'),
         })
         .prefault({})
         .superRefine((j, ctx) => {

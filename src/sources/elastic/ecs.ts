@@ -28,9 +28,13 @@ export function expandDots(doc: Doc): Doc {
   for (const key of Object.keys(doc)) {
     const raw = doc[key];
     const value = isObject(raw) ? expandDots(raw) : raw;
+    if (!key.includes('.')) {
+      if (key !== '__proto__') merge(out, key, value);
+      continue;
+    }
     const parts = key.split('.');
     if (parts.includes('__proto__')) continue;
-    if (parts.length === 1 || parts.some((p) => p === '')) {
+    if (parts.includes('')) {
       merge(out, key, value);
       continue;
     }
@@ -67,15 +71,19 @@ function merge(into: Doc, key: string, value: unknown): void {
 
 /** Removes the leaf at `path` and the objects it leaves empty. */
 function remove(doc: Doc, path: string[]): void {
-  const [head, ...rest] = path;
-  if (rest.length === 0) {
-    delete doc[head!];
-    return;
+  const chain: Doc[] = [doc];
+  for (let i = 0; i < path.length - 1; i++) {
+    const child = chain[i]![path[i]!];
+    if (!isObject(child)) return;
+    chain.push(child);
   }
-  const child = doc[head!];
-  if (!isObject(child)) return;
-  remove(child, rest);
-  if (Object.keys(child).length === 0) delete doc[head!];
+  delete chain[path.length - 1]![path[path.length - 1]!];
+  for (let i = path.length - 1; i > 0 && isEmpty(chain[i]!); i--) delete chain[i - 1]![path[i - 1]!];
+}
+
+function isEmpty(doc: Doc): boolean {
+  for (const _ in doc) return false;
+  return true;
 }
 
 function get(doc: Doc, path: string[]): unknown {

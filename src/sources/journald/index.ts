@@ -28,12 +28,13 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { LogRecord } from '../../record/record.ts';
 import { normalizeJournalEntry, type JournalEntry } from '../../record/normalize/journald.ts';
 import { nowNs } from '../../record/time.ts';
-import { authorize, tokenFromRequest } from '../../api/auth.ts';
+import { authorize, tokenFromRequest, type Authenticator } from '../../api/auth.ts';
 import { mediaType } from '../../api/body.ts';
 import { HttpError } from '../../api/errors.ts';
 import { describeError } from '../../api/app.ts';
 import { parseCidr } from '../../config/schema.ts';
-import { splitHostPort } from '../../server/server.ts';
+import { isLoopback, splitHostPort } from '../../server/server.ts';
+import { ConfigError } from '../../config/load.ts';
 import { sources, type Source, type SourceContext } from '../source.ts';
 import type { IngestContext } from '../ingestor.ts';
 import { ExportFormatError, JournalExportParser, type ExportLimits, type ParsedEntry } from './export.ts';
@@ -52,12 +53,14 @@ function pem(key: string, path: string | null): Buffer {
 }
 
 /**
- * Binary fields that are not UTF-8 would be mangled as text: their attrs keep
- * the exact bytes as {"base64": "..."} (MESSAGE too, beside the text message).
+ * What the text mapping would lose, kept in attrs: binary fields that are not
+ * UTF-8 keep their exact bytes as {"base64": "..."} (MESSAGE too, beside the
+ * text message), and a field repeated within the entry keeps all its values.
  */
-function keepBinaryExact(record: LogRecord, fields: JournalEntry): void {
+function keepExactValues(record: LogRecord, fields: JournalEntry): void {
   for (const [key, value] of Object.entries(fields)) {
     if (Buffer.isBuffer(value) && !isUtf8(value)) record.attrs[key] = { base64: value.toString('base64') };
+    else if (Array.isArray(value)) record.attrs[key] = value as string[];
   }
 }
 
@@ -83,20 +86,23 @@ export function createJournaldSource(ctx: SourceContext): Source {
     return isIPv4(v4) ? trusted.check(v4, 'ipv4') : trusted.check(address, 'ipv6');
   };
 
-  const plainHttpTenant: TenantOf = (req) => {
-    if (auth.mode === 'open' || tokenFromRequest(req)) return authorize(auth, req, 'ingest').tenant;
-    if (options.tenant === null) {
-      throw new HttpError(
-        401,
-        'unauthorized',
-        'an upload needs a tenant: systemd-journal-upload cannot send a token, so set sources.journald.tenant (for trusted_networks) or use the HTTPS listener with client certificates (sources.journald.tls_listen)',
-      );
-    }
-    if (!isTrusted(req.socket.remoteAddress)) {
-      throw new HttpError(403, 'forbidden', `${req.socket.remoteAddress} is not in sources.journald.trusted_networks; use the HTTPS listener with a client certificate`);
-    }
-    return options.tenant;
-  };
+  /** Plain HTTP: open mode's tenant, a token's, or the configured tenant for trusted networks. */
+  const plainHttpTenant =
+    (listenerAuth: Authenticator): TenantOf =>
+    (req) => {
+      if (listenerAuth.mode === 'open' || tokenFromRequest(req)) return authorize(listenerAuth, req, 'ingest').tenant;
+      if (options.tenant === null) {
+        throw new HttpError(
+          401,
+          'unauthorized',
+          'an upload needs a tenant: systemd-journal-upload cannot send a token, so set sources.journald.tenant (for trusted_networks) or use the HTTPS listener with client certificates (sources.journald.tls_listen)',
+        );
+      }
+      if (!isTrusted(req.socket.remoteAddress)) {
+        throw new HttpError(403, 'forbidden', `${req.socket.remoteAddress} is not in sources.journald.trusted_networks; use the HTTPS listener with a client certificate`);
+      }
+      return options.tenant;
+    };
 
   const certificateTenant: TenantOf = (req) => {
     const cert = (req.raw.socket as TLSSocket).getPeerCertificate();
@@ -138,7 +144,7 @@ export function createJournaldSource(ctx: SourceContext): Source {
         }
         const record = normalizeJournalEntry(e.fields, now, config.ingest.keep_raw);
         record.tenant = ictx.tenant;
-        keepBinaryExact(record, e.fields);
+        keepExactValues(record, e.fields);
         if (e.truncated) {
           record.attrs.truncated = true;
           ingestor.reject(ictx, 'truncated');
@@ -195,37 +201,49 @@ export function createJournaldSource(ctx: SourceContext): Source {
     app.post('/upload', (req, reply) => upload(req, reply, tenantOf));
   };
 
-  if (options.enabled) ctx.http.register(routes(plainHttpTenant));
+  if (options.enabled) ctx.http.register(routes(plainHttpTenant(auth)));
 
-  let tlsServer: FastifyInstance | null = null;
+  // Open local mode reaches the dedicated listener only on loopback (as for every listener).
+  let listenAuth = auth;
+  if (options.listen !== null && auth.mode === 'open' && !isLoopback(splitHostPort(options.listen).host)) {
+    if (config.auth.mode === 'open') {
+      throw new ConfigError(
+        [`auth.mode: "open" is only allowed on loopback addresses, but sources.journald.listen is ${options.listen}; use auth.mode: token with sources.journald.tenant`],
+        'sources.journald',
+      );
+    }
+    listenAuth = { ...auth, mode: 'token' };
+  }
+
+  const listeners: FastifyInstance[] = [];
+  /** A listener of its own: an upload is a whole journal, so no time limit on receiving it (the main listener has one). */
+  const listen = async (address: string, https: object | null, tenantOf: TenantOf, maxConnections: number) => {
+    const app = Fastify({ logger: false, bodyLimit: config.ingest.max_body_bytes, requestTimeout: 0, keepAliveTimeout: 65_000, ...(https ? { https } : {}) });
+    app.server.maxConnections = maxConnections;
+    await app.register(routes(tenantOf));
+    listeners.push(app);
+    const { host, port } = splitHostPort(address);
+    await app.listen({ host, port });
+  };
 
   return {
     name: 'journald',
     async start() {
-      if (options.tls_listen === null) return;
-      tlsServer = Fastify({
-        logger: false,
-        https: {
+      if (options.listen !== null) await listen(options.listen, null, plainHttpTenant(listenAuth), options.max_connections);
+      if (options.tls_listen !== null) {
+        const https = {
           cert: pem('tls_cert', options.tls_cert),
           key: pem('tls_key', options.tls_key),
           ca: pem('tls_client_ca', options.tls_client_ca),
           requestCert: true,
           rejectUnauthorized: true,
-        },
-        bodyLimit: config.ingest.max_body_bytes,
-        // An upload is a whole journal: no time limit on receiving it, only on idling.
-        requestTimeout: 0,
-        connectionTimeout: 0,
-        keepAliveTimeout: 65_000,
-      });
-      tlsServer.server.maxConnections = options.tls_max_connections;
-      await tlsServer.register(routes(certificateTenant));
-      const { host, port } = splitHostPort(options.tls_listen);
-      await tlsServer.listen({ host, port });
+        };
+        await listen(options.tls_listen, https, certificateTenant, options.max_connections);
+      }
     },
     async stop() {
       stopping.abort();
-      await tlsServer?.close();
+      await Promise.all(listeners.map((app) => app.close()));
     },
   };
 }
