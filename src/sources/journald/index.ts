@@ -48,7 +48,7 @@ function pem(key: string, path: string | null): Buffer {
   try {
     return readFileSync(path!);
   } catch (err) {
-    throw new Error(`sources.journald.${key}: cannot read ${path}: ${(err as Error).message}`);
+    throw new ConfigError([`sources.journald.${key}: cannot read ${path}: ${(err as Error).message}`], 'sources.journald');
   }
 }
 
@@ -108,7 +108,7 @@ export function createJournaldSource(ctx: SourceContext): Source {
     const cert = (req.raw.socket as TLSSocket).getPeerCertificate();
     const cn = cert?.subject?.CN;
     const name = Array.isArray(cn) ? cn[0] : cn;
-    const tenant = (name !== undefined ? options.tls_tenants[name] : undefined) ?? options.tls_default_tenant;
+    const tenant = (name !== undefined && Object.hasOwn(options.tls_tenants, name) ? options.tls_tenants[name] : undefined) ?? options.tls_default_tenant;
     if (tenant === null || tenant === undefined) {
       throw new HttpError(403, 'forbidden', `client certificate CN=${JSON.stringify(name ?? '')} maps to no tenant (sources.journald.tls_tenants, tls_default_tenant)`);
     }
@@ -216,9 +216,20 @@ export function createJournaldSource(ctx: SourceContext): Source {
   }
 
   const listeners: FastifyInstance[] = [];
-  /** A listener of its own: an upload is a whole journal, so no time limit on receiving it (the main listener has one). */
+  /**
+   * A listener of its own: an upload is a whole journal, so no time limit on
+   * receiving it (the main listener has one), only on a connection where
+   * nothing moves for longer than any backpressure wait.
+   */
   const listen = async (address: string, https: object | null, tenantOf: TenantOf, maxConnections: number) => {
-    const app = Fastify({ logger: false, bodyLimit: config.ingest.max_body_bytes, requestTimeout: 0, keepAliveTimeout: 65_000, ...(https ? { https } : {}) });
+    const app = Fastify({
+      logger: false,
+      bodyLimit: config.ingest.max_body_bytes,
+      requestTimeout: 0,
+      connectionTimeout: Math.max(300_000, options.backpressure_timeout * 2),
+      keepAliveTimeout: 65_000,
+      ...(https ? { https } : {}),
+    });
     app.server.maxConnections = maxConnections;
     await app.register(routes(tenantOf));
     listeners.push(app);
