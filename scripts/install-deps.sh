@@ -10,6 +10,7 @@ declare -A APT_PACKAGES=(
   [openssl]=openssl
   # fluent-logger-python, an independent forward protocol client (test/integration/forward-python.test.ts)
   [/usr/lib/python3/dist-packages/fluent]=python3-fluent-logger
+  [/lib/systemd/systemd-journal-upload]=systemd-journal-remote
 )
 
 missing=()

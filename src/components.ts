@@ -7,3 +7,6 @@ import './sources/otlp/index.ts';
 import './sources/agent/index.ts';
 import './pipeline/templates/index.ts';
 import './sources/forward/index.ts';
+import './sources/loki/index.ts';
+import './sources/elastic/index.ts';
+import './sources/journald/index.ts';

@@ -4,6 +4,7 @@
  * Durations and sizes are written as text (`30s`, `16MiB`) and parsed here, so
  * the rest of the code sees milliseconds and bytes.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseByteSize, parseDurationMs } from '../util/duration.ts';
 
@@ -32,6 +33,22 @@ export const hostPort = () =>
   z.string().refine((v) => HOST_PORT.test(v) && Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, {
     message: 'expected HOST:PORT, for example 127.0.0.1:7480 or 0.0.0.0:7480',
   });
+
+/** An IPv4 or IPv6 network in CIDR notation (10.0.0.0/8, fd00::/8). */
+export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const slash = text.lastIndexOf('/');
+  if (slash < 0) return undefined;
+  const address = text.slice(0, slash);
+  const prefixText = text.slice(slash + 1);
+  const family = isIP(address) === 4 ? 'ipv4' : isIP(address) === 6 ? 'ipv6' : undefined;
+  if (!family || !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  if (prefix > (family === 'ipv4' ? 32 : 128)) return undefined;
+  return { address, prefix, family };
+}
+
+export const cidr = () =>
+  z.string().refine((v) => parseCidr(v) !== undefined, { message: 'expected a network such as 10.0.0.0/8 or fd00::/8' });
 
 export const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const tenantName = () =>
@@ -144,6 +161,61 @@ export const configSchema = z.strictObject({
         .prefault({})
         .describe('The agent stream (cairn.agent.v1.AgentIngest): docs/protocols/agent-grpc.md.'),
       forward: forwardSource.prefault({}).describe('Fluentd forward protocol (Fluent Bit `forward`, Fluentd `out_forward`): docs/protocols/forward.md.'),
+      loki: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe('Serve POST /loki/api/v1/push on the main listener.'),
+          max_labels: z.number().int().positive().default(64).describe('Stream labels plus structured metadata pairs of one entry, at most (400 above).'),
+        })
+        .prefault({})
+        .describe('Loki push API (Promtail, Alloy, Loki clients): docs/protocols/loki-push.md.'),
+      elastic: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe('Serve the Elasticsearch-compatible API on the main listener.'),
+          path_prefix: z
+            .string()
+            .regex(/^(?:\/[A-Za-z0-9._~-]+)*$/, 'expected "" or a path such as /es (no trailing slash)')
+            .default('')
+            .describe('Where the API is mounted: "" is the root (what shippers expect by default), or a prefix such as /es (then set the path in the shipper\'s URL).'),
+          version: z
+            .string()
+            .regex(/^\d+\.\d+\.\d+$/, 'expected a version such as 8.17.0')
+            .default('8.17.0')
+            .describe('version.number answered by GET /: Beats, Logstash and Vector choose their behaviour by it.'),
+          max_actions: z.number().int().positive().default(100_000).describe('Actions in one _bulk request, at most (413 above, so Beats split the batch).'),
+        })
+        .prefault({})
+        .describe('Elasticsearch _bulk and handshake endpoints (Beats, Logstash, Vector, Fluent Bit): docs/protocols/elasticsearch.md.'),
+      journald: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe('Serve POST /upload (systemd-journal-upload) on the main listener.'),
+          tenant: tenantName()
+            .nullable()
+            .default(null)
+            .describe('Tenant of uploads on the main listener that carry no token (systemd-journal-upload cannot send one), from trusted_networks; null: such uploads need open local mode.'),
+          trusted_networks: z.array(cidr()).default(['127.0.0.0/8', '::1/128']).describe('Networks (CIDR) allowed to upload as `tenant` without a token.'),
+          max_entry_bytes: byteSize().prefault('1MiB').describe('An entry larger than this (all fields) is refused and counted; the upload goes on.'),
+          max_fields: z.number().int().positive().default(1024).describe('Fields in one entry, at most (journald\'s own limit is 1024).'),
+          batch_entries: z.number().int().positive().default(2000).describe('Entries handed to the store at a time while an upload streams in.'),
+          backpressure_timeout: duration().prefault('60s').describe('How long an upload may stall on a full queue or the tenant\'s rate (the body is not read meanwhile) before it is refused with 429.'),
+          listen: hostPort()
+            .nullable()
+            .default(null)
+            .describe('HOST:PORT of a plain HTTP listener of its own (systemd uses port 19532), without the main listener\'s request time limit: a first upload can be a long backlog; null = none.'),
+          tls_listen: hostPort().nullable().default(null).describe('HOST:PORT of an HTTPS listener for uploads with client certificates (what systemd-journal-upload authenticates with); null = none.'),
+          tls_cert: z.string().min(1).nullable().default(null).describe('PEM certificate chain file of the HTTPS listener.'),
+          tls_key: z.string().min(1).nullable().default(null).describe('PEM private key file of the HTTPS listener.'),
+          tls_client_ca: z.string().min(1).nullable().default(null).describe('PEM file of the CA(s) that sign client certificates; others fail the handshake.'),
+          tls_tenants: z.record(z.string().min(1), tenantName()).default({}).describe('Client certificate subject CN → tenant.'),
+          tls_default_tenant: tenantName().nullable().default(null).describe('Tenant of a valid client certificate whose CN is not in tls_tenants; null refuses it (403).'),
+          max_connections: z.number().int().positive().default(1024).describe('Open connections on each of the listeners of its own (listen, tls_listen), at most.'),
+        })
+        .prefault({})
+        .superRefine((j, ctx) => {
+          if (j.tls_listen !== null && (j.tls_cert === null || j.tls_key === null || j.tls_client_ca === null)) {
+            ctx.addIssue({ code: 'custom', path: ['tls_listen'], message: 'tls_listen needs tls_cert, tls_key and tls_client_ca' });
+          }
+        })
+        .describe('systemd-journal-upload target (the systemd-journal-remote protocol): docs/protocols/journald-upload.md.'),
     })
     .prefault({})
     .describe('Listeners and options of each ingest protocol (see docs/protocols/).'),

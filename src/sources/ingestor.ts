@@ -115,19 +115,52 @@ export class Ingestor {
    */
   async submit(records: LogRecord[], ctx: IngestContext, bytes: number): Promise<void> {
     if (records.length === 0) return;
+    try {
+      await this.enqueue(records, ctx, bytes);
+    } catch (err) {
+      this.countRefusal(err, ctx, records.length);
+      throw err;
+    }
+  }
+
+  /**
+   * Like submit, but for streaming protocols whose way of saying "later" is
+   * to stop reading (the sender blocks on TCP): while the tenant is over its
+   * rate or the queue is full, waits and tries again for up to `maxWaitMs`,
+   * then throws as submit does. Only the final refusal is counted.
+   */
+  async submitWaiting(records: LogRecord[], ctx: IngestContext, bytes: number, maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+    if (records.length === 0) return;
+    const deadline = performance.now() + maxWaitMs;
+    for (;;) {
+      try {
+        await this.enqueue(records, ctx, bytes);
+        return;
+      } catch (err) {
+        const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
+        const waitMs = retryAfter === undefined ? Infinity : Math.min(retryAfter * 1000, 1000);
+        if (signal?.aborted || performance.now() + waitMs > deadline) {
+          this.countRefusal(err, ctx, records.length);
+          throw err;
+        }
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  private async enqueue(records: LogRecord[], ctx: IngestContext, bytes: number): Promise<void> {
     if (this.buckets) {
       const wait = this.buckets.take(ctx.tenant, records.length);
       if (wait > 0) {
-        this.reject(ctx, 'rate_limited', records.length);
         throw new RateLimitedError(`tenant "${ctx.tenant}" is over its rate limit (ingest.tenant_rate_limit); retry in ${wait}s`, wait);
       }
     }
-    try {
-      await this.queue.submit({ records, bytes, source: ctx.source, tenant: ctx.tenant });
-    } catch (err) {
-      const name = (err as Error).name;
-      this.reject(ctx, name === 'QueueFullError' ? 'queue_full' : 'store_unavailable', records.length);
-      throw err;
-    }
+    await this.queue.submit({ records, bytes, source: ctx.source, tenant: ctx.tenant });
+  }
+
+  private countRefusal(err: unknown, ctx: IngestContext, count: number): void {
+    const name = (err as Error).name;
+    const reason = name === 'RateLimitedError' ? 'rate_limited' : name === 'QueueFullError' ? 'queue_full' : 'store_unavailable';
+    this.reject(ctx, reason, count);
   }
 }
