@@ -123,6 +123,16 @@ describe('Elasticsearch _bulk', () => {
     assert.equal((await json(await fetch(`${s.url}/_cluster/health`))).status, 'green');
   });
 
+  test('a browser asking for a page at / or /{name} is not answered by the Elasticsearch API (the UI is)', async () => {
+    for (const path of ['/', '/explore']) {
+      const page = await fetch(`${s.url}${path}`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+      assert.equal(page.headers.get('x-elastic-product'), null, path);
+      const api = await fetch(`${s.url}${path}`, { headers: { accept: 'application/json' } });
+      assert.equal(api.status, 200, path);
+      assert.equal(api.headers.get('x-elastic-product'), 'Elasticsearch', path);
+    }
+  });
+
   test('Beats-style gzip bulk with filter_path, Fluent Bit-style _type, and the URL index', async () => {
     let res = await bulk(s.url, gzipSync(ndjson([{ create: { _index: 'filebeat-8.17.0' } }, { '@timestamp': '2024-05-01T10:00:00Z', message: 'gzipped beat line' }])), { 'content-encoding': 'gzip' }, '/_bulk?filter_path=errors,items.*.error,items.*.status');
     assert.equal(res.status, 200);

@@ -109,8 +109,8 @@ export function createElasticSource(ctx: SourceContext): Source {
   };
 
   const routes = async (es: FastifyInstance) => {
-    es.addHook('onSend', async (_req, reply) => {
-      reply.header('x-elastic-product', 'Elasticsearch');
+    es.addHook('onSend', async (req, reply) => {
+      if (!isBrowserPage(req)) reply.header('x-elastic-product', 'Elasticsearch');
     });
     es.setErrorHandler((err, _req, reply) => {
       const d = describeError(err, config.queue.retry_after_seconds);
@@ -120,8 +120,14 @@ export function createElasticSource(ctx: SourceContext): Source {
       const type = ES_TYPES[d.code] ?? (d.status >= 500 ? 'exception' : 'illegal_argument_exception');
       void reply.code(d.status).headers(headers).send(esErrorBody(type, d.message, d.status));
     });
-    // Every endpoint needs the same credentials as _bulk: a shipper with a bad token fails at its first call.
-    es.addHook('onRequest', async (req) => {
+    es.addHook('onRequest', async (req, reply) => {
+      // `/` and `/{name}` are also the web UI's pages: a browser asking for a
+      // page is not an Elasticsearch client, so it falls through to the UI.
+      if (isBrowserPage(req)) {
+        reply.callNotFound();
+        return reply;
+      }
+      // Every endpoint needs the same credentials as _bulk: a shipper with a bad token fails at its first call.
       principals.set(req, authorize(auth, req, 'ingest'));
     });
 
@@ -157,3 +163,10 @@ export function createElasticSource(ctx: SourceContext): Source {
 }
 
 sources.register('elastic', createElasticSource);
+
+/** A browser navigating to a page (not an API call): GET/HEAD accepting HTML, not an `_` endpoint. */
+function isBrowserPage(req: FastifyRequest): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const accept = String(req.headers.accept ?? '');
+  return accept.includes('text/html') && !req.url.split('?')[0]!.includes('/_');
+}
