@@ -23,7 +23,7 @@ import type { BinOp, Grouping, LogSelector, MetricExpr } from './ast.ts';
 import { QueryLimitError } from './ast.ts';
 import { planSelector } from './plan.ts';
 import { Pipeline, type LineLabels } from './pipeline.ts';
-import { METADATA_COLUMNS, STREAM_LABELS, labelsKey, structuredMetadata } from '../labels.ts';
+import { LEVEL_NAMES, METADATA_COLUMNS, STREAM_LABELS, isStreamLabel, labelsKey, structuredMetadata } from '../labels.ts';
 import { QueryInputError } from '../../store/store.ts';
 
 export interface LogQLLimits {
@@ -201,6 +201,19 @@ class SeriesSet {
   }
 }
 
+/**
+ * A label as the store should group by it: a stream label untouched by
+ * parsers is its plain column (grouping by a column is faster than by an
+ * expression; NULL and "" both mean "absent" here), level is the severity.
+ */
+function storeGroup(f: FieldRef): { field: FieldRef; decode: (v: string | null) => string } {
+  if (f.kind === 'label' && f.parsers.length === 0 && isStreamLabel(f.name)) {
+    if (f.name === 'level') return { field: { kind: 'core', name: 'severity' }, decode: (v) => (v === null ? '' : (LEVEL_NAMES[Number(v)] ?? '')) };
+    return { field: { kind: 'core', name: f.name }, decode: (v) => v ?? '' };
+  }
+  return { field: f, decode: (v) => v ?? '' };
+}
+
 function unparen(e: MetricExpr): MetricExpr {
   return e.type === 'paren' ? unparen(e.inner) : e;
 }
@@ -228,18 +241,21 @@ async function evalRangeAgg(ctx: ExecContext, e: Extract<MetricExpr, { type: 'ra
   };
   if (byFields && byFields.every((f): f is FieldRef => f !== null)) {
     // sum by (...): the store groups by those labels directly.
-    for (const row of await run(byFields)) {
+    const groups = byFields.map(storeGroup);
+    for (const row of await run(groups.map((g) => g.field))) {
       const labels: Record<string, string> = {};
       row.group.forEach((v, k) => {
-        if (v !== null && v !== '') labels[sum!.labels[k]!] = v;
+        const value = groups[k]!.decode(v);
+        if (value !== '') labels[sum!.labels[k]!] = value;
       });
       series.add(labels, row.step, row.value);
     }
   } else if (labelSet) {
     // Every label of a line is a stream label, a metadata column or an attr:
     // the store groups by those columns, the labels are built from each group.
+    const streamGroups = STREAM_LABELS.map((name) => storeGroup({ kind: 'label', name, parsers: [] }));
     const groupBy: FieldRef[] = [
-      ...STREAM_LABELS.map((name): FieldRef => ({ kind: 'label', name, parsers: [] })),
+      ...streamGroups.map((g) => g.field),
       ...METADATA_COLUMNS.map((name): FieldRef => ({ kind: 'core', name })),
       { kind: 'attr', path: [] },
     ];
@@ -250,7 +266,7 @@ async function evalRangeAgg(ctx: ExecContext, e: Extract<MetricExpr, { type: 'ra
         attrs: attrsText ? (JSON.parse(attrsText) as LogRecord['attrs']) : {},
       } as LogRecord);
       STREAM_LABELS.forEach((name, k) => {
-        const v = streamValues[k];
+        const v = streamGroups[k]!.decode(streamValues[k] ?? null);
         if (v) labels[name] = v;
       });
       for (const n of Object.keys(labels)) if (labelSet.dropped.has(n) || (labelSet.kept && !labelSet.kept.has(n))) delete labels[n];

@@ -86,7 +86,7 @@ function matcherExpr(m0: LabelMatcher, st: LabelState): Expr | null {
   if (!field || field.kind !== 'label') return null;
   if (field.parsers.some((p) => p.type === 'json') && (m.op === '=~' || m.op === '!~' || looksNumeric(m.value))) return null;
   let e: Expr;
-  if (m.op === '=~' || m.op === '!~') e = { type: 'regex', field, pattern: `(?s)${m.value}`, anchored: true };
+  if (m.op === '=~' || m.op === '!~') e = regexMatcherExpr(m, field, st);
   else if (field.parsers.length > 0 || !isStreamLabel(m.name) || m.value === '') e = { type: 'eq', field, value: m.value };
   else if (m.name === 'level') {
     // Plain column comparisons let the store prune row groups.
@@ -94,6 +94,25 @@ function matcherExpr(m0: LabelMatcher, st: LabelState): Expr | null {
     e = sev === undefined ? NOTHING : { type: 'eq', field: { kind: 'core', name: 'severity' }, value: sev };
   } else e = { type: 'eq', field: { kind: 'core', name: m.name }, value: m.value };
   return negated ? not(e) : e;
+}
+
+/** Literal alternatives such as `api|db|auth` (no regex metacharacters but "|"). */
+const LITERAL_ALTERNATION = /^[A-Za-z0-9_\-/:@ ]+(?:\|[A-Za-z0-9_\-/:@ ]+)*$/;
+
+/**
+ * Regex matchers Grafana writes all the time, said without a regex so the
+ * store can use its zone maps: `.+` (has a value), `.*` (anything), and
+ * alternatives of literal values.
+ */
+function regexMatcherExpr(m: LabelMatcher, field: FieldRef, st: LabelState): Expr {
+  if (m.value === '.*') return ALL;
+  if (m.value === '.+') return { type: 'exists', field };
+  // (level is left alone: "=" accepts every severity name there, a regex only the canonical ones.)
+  if (m.name !== 'level' && LITERAL_ALTERNATION.test(m.value)) {
+    const alternatives = [...new Set(m.value.split('|'))].map((value) => matcherExpr({ name: m.name, op: '=', value }, st));
+    if (alternatives.every((a): a is Expr => a !== null)) return or(alternatives);
+  }
+  return { type: 'regex', field, pattern: `(?s)${m.value}`, anchored: true };
 }
 
 function lineFilterExpr(f: LineFilter): Expr {

@@ -58,6 +58,11 @@ test('window aggregation is exact: (t - range, t] at every step, any range/step 
         assert.deepEqual(got, reference(ts, bytes, start, step, steps, range, measure), `step ${stepS}s range ${rangeS}s ${measure}`);
       }
     }
+    // One step (an instant query), with windows that hold something and one that holds nothing.
+    for (const [rangeS, atS] of [[60n, 1000n], [5000n, 3000n], [1n, 99_999n]] as const) {
+      const rows = await e.windowAggregate(1, { tenant: 'acme', where: ALL, startNs: T0 + atS * S, stepNs: S, steps: 1, rangeNs: rangeS * S, groupBy: [], measure: 'count', rowLimit: 10 });
+      assert.deepEqual(new Map(rows.map((r) => [r.step, r.value])), reference(ts, bytes, T0 + atS * S, S, 1, rangeS * S, 'count'), `instant, range ${rangeS}s`);
+    }
     const grouped = await e.windowAggregate(1, {
       tenant: 'acme', where: ALL, startNs: T0, stepNs: 100n * S, steps: 25, rangeNs: 100n * S,
       groupBy: [{ kind: 'core', name: 'host' }], measure: 'count', rowLimit: 10_000,
