@@ -214,7 +214,7 @@ const ms = (x: { median_ms: number; cold_ms: number }) => `${x.median_ms} ms (co
 const rows: [string, string, string][] = [
   ['count_over_time by service over 24 h (instant, one 24 h window)', ms(q.count_over_time_by_service_24h_instant), '≤ 300 ms'],
   ['count_over_time by service, 24 h panel of 5 m windows (288 steps)', ms(q.count_over_time_by_service_24h_panel_5m), ''],
-  [`Needle search (${q.needle_search.hits} hits)`, `${ms(q.needle_search)} · LogQL \`|=\`: ${ms(q.needle_logql)}`, '≤ 1 s'],
+  [`Needle search (${q.needle_search.hits} hits)`, `${ms(q.needle_search)} · LogQL \`\\|=\`: ${ms(q.needle_logql)}`, '≤ 1 s'],
   ['Common-word search, newest 100', `${ms(q.common_word_search)} · LogQL: ${ms(q.common_word_logql)}`, ''],
   ['Top values of a field (host · service)', `${ms(q.top_values_host)} · ${ms(q.top_values_service)}`, '≤ 500 ms'],
   ["Grafana's logs volume for a service, 24 h", ms(q.logs_volume_hdfs_24h), ''],

@@ -149,6 +149,16 @@ describe('Loki API', () => {
     assert.ok(Number(top.body.data.result[0].value[1]) >= Number(top.body.data.result[1].value[1]));
   });
 
+  test('POST with a form body, as Loki accepts for long queries', async () => {
+    const body = new URLSearchParams({ query: '{service="api"} |= "status=500"', limit: '3', ...range() });
+    const res = await fetch(`${s.url}/loki/api/v1/query_range`, { method: 'POST', headers: { ...basic, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const out = await json(res);
+    assert.equal(res.status, 200);
+    assert.equal(out.data.result.flatMap((st: { values: unknown[] }) => st.values).length, 3);
+    const series = await fetch(`${s.url}/loki/api/v1/series`, { method: 'POST', headers: { ...basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ 'match[]': '{service="web"}', ...range() }) });
+    assert.ok((await json(series)).data.every((l: { service: string }) => l.service === 'web'));
+  });
+
   test('errors name the problem in "message" (what Grafana shows) with a 4xx status', async () => {
     const parse = await get('/loki/api/v1/query_range', { query: '{service="api"', ...range() });
     assert.equal(parse.status, 400);

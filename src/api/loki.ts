@@ -25,12 +25,11 @@ import { formatMetric, formatSelector } from '../query/logql/format.ts';
 import { planSelector } from '../query/logql/plan.ts';
 import { QueryLimitError, UnsupportedQueryError } from '../query/logql/ast.ts';
 import { evaluateMetric, instantOrder, newStats, runLogQuery, stepTimes, type ExecContext, type ExecStats, type LogLine, type MetricValue, type StepRange } from '../query/logql/execute.ts';
-import { parseDurationNs } from '../query/logql/lexer.ts';
+import { parseBytes, parseDurationNs } from '../query/logql/lexer.ts';
 import { parseJsonLine, parseLogfmt } from '../query/logql/parsers.ts';
 import { LABEL_NAME, STREAM_LABELS, labelsKey, structuredMetadata } from '../query/labels.ts';
 import { nowNs, parseRfc3339 } from '../record/time.ts';
 import type { Logger } from '../util/logger.ts';
-import { parseBytes } from '../query/logql/lexer.ts';
 
 export interface LokiDeps extends QueryDeps {
   logger: Logger;
@@ -39,7 +38,7 @@ export interface LokiDeps extends QueryDeps {
 }
 
 /** The Loki API level these endpoints follow (reported by buildinfo; Grafana gates features on it). */
-export const LOKI_API_VERSION = '3.4.0';
+const LOKI_API_VERSION = '3.4.0';
 
 const MAX_STEPS = 11_000;
 const HOUR_NS = 3_600_000_000_000n;
@@ -119,7 +118,7 @@ function selectorWhere(text: string | null): Expr {
 // ------------------------------------------------------------------- output
 
 /** Sample values as Prometheus prints them (Go's 'f' format, no exponent; +Inf, -Inf, NaN). */
-export function formatSampleValue(v: number): string {
+function formatSampleValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';

@@ -31,7 +31,7 @@ import { recordId } from '../record/id.ts';
 import { nowNs } from '../record/time.ts';
 import { lokiTime } from './loki.ts';
 
-export interface TailDeps {
+interface TailDeps {
   config: CairnConfig;
   auth: Authenticator;
   store: Store;

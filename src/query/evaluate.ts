@@ -13,7 +13,7 @@ import { captureGroups, compileJsRegex } from './regex.ts';
 import { prefixPattern } from './compile-duckdb.ts';
 import { jsonObjectScalars } from './logql/parsers.ts';
 
-export type RecordMatcher = (r: LogRecord) => boolean;
+type RecordMatcher = (r: LogRecord) => boolean;
 
 /** A field's value as the store sees it: text, a number for numeric columns, null when absent. */
 type Getter = (r: LogRecord) => string | number | bigint | null;
@@ -32,7 +32,7 @@ function getter(field: FieldRef): Getter {
 }
 
 /** A LogQL label's value ("" when absent), folding the parsers the way compile-duckdb's labelSql does. */
-export function labelGetter(name: string, parsers: LabelParser[]): (r: LogRecord) => string {
+function labelGetter(name: string, parsers: LabelParser[]): (r: LogRecord) => string {
   const extractors = parsers.flatMap((p) => {
     if (p.type === 'json') return [(r: LogRecord) => jsonObjectScalars(r.message)?.get(name) ?? ''];
     const index = captureGroups(p.pattern).indexOf(name);

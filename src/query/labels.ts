@@ -14,7 +14,7 @@ import type { JsonValue, LogRecord } from '../record/record.ts';
 import { SEVERITY_NAMES, severityName } from '../record/severity.ts';
 
 export const STREAM_LABELS = ['host', 'unit', 'service', 'os', 'type', 'level'] as const;
-export type StreamLabel = (typeof STREAM_LABELS)[number];
+type StreamLabel = (typeof STREAM_LABELS)[number];
 const STREAM_LABEL_SET: ReadonlySet<string> = new Set(STREAM_LABELS);
 
 /** Core columns that are structured metadata rather than stream labels. */
@@ -154,12 +154,6 @@ export function structuredMetadata(r: LogRecord): Record<string, string> {
   };
   walk(r.attrs, '');
   return out;
-}
-
-/** `{a="1", b="x"}` with labels sorted by name, Prometheus style. */
-export function formatLabels(labels: Record<string, string>): string {
-  const keys = Object.keys(labels).sort();
-  return `{${keys.map((k) => `${k}=${JSON.stringify(labels[k])}`).join(', ')}}`;
 }
 
 /** A stable key for a label set (for grouping into streams and series). */

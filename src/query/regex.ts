@@ -7,7 +7,7 @@
  */
 import { QueryInputError } from '../store/store.ts';
 
-export interface JsRegex {
+interface JsRegex {
   source: string;
   flags: string;
 }

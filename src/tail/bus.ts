@@ -11,7 +11,7 @@
  */
 import type { LogRecord } from '../record/record.ts';
 
-export interface TailSubscription {
+interface TailSubscription {
   tenant: string;
   /** The subscriber's filter: the records to deliver, from a tenant's batch. */
   deliver(records: LogRecord[]): void;

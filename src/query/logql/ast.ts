@@ -59,8 +59,8 @@ export type RangeFn = (typeof RANGE_FUNCTIONS)[number];
 export const AGG_OPS = ['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk', 'stddev', 'stdvar', 'sort', 'sort_desc'] as const;
 export type AggOp = (typeof AGG_OPS)[number];
 
-export type ArithOp = '+' | '-' | '*' | '/' | '%' | '^';
-export type CmpOp = '==' | '!=' | '>' | '<' | '>=' | '<=';
+type ArithOp = '+' | '-' | '*' | '/' | '%' | '^';
+type CmpOp = '==' | '!=' | '>' | '<' | '>=' | '<=';
 export type BinOp = ArithOp | CmpOp;
 
 export interface Grouping {

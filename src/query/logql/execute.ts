@@ -15,10 +15,9 @@
  * Vector aggregations and arithmetic then run on the series in memory,
  * at most `query.max_series` of them.
  */
-import type { FieldRef } from '../ast.ts';
 import type { LogRecord } from '../../record/record.ts';
 import type { Store } from '../../store/store.ts';
-import type { Expr } from '../ast.ts';
+import type { Expr, FieldRef } from '../ast.ts';
 import type { BinOp, Grouping, LogSelector, MetricExpr } from './ast.ts';
 import { QueryLimitError } from './ast.ts';
 import { planSelector } from './plan.ts';
@@ -26,7 +25,7 @@ import { Pipeline, type LineLabels } from './pipeline.ts';
 import { LEVEL_NAMES, METADATA_COLUMNS, STREAM_LABELS, isStreamLabel, labelsKey, structuredMetadata } from '../labels.ts';
 import { QueryInputError } from '../../store/store.ts';
 
-export interface LogQLLimits {
+interface LogQLLimits {
   maxSeries: number;
   postFilterMaxRows: number;
 }
@@ -97,7 +96,7 @@ export interface LogLine {
   labels: LineLabels;
 }
 
-export interface LogRange {
+interface LogRange {
   /** Inclusive bounds, ns. */
   fromNs: bigint;
   toNs: bigint;

@@ -1,7 +1,7 @@
 /** LogQL tokens: names, strings ("..." with Go escapes, `raw`), numbers, durations, byte sizes, operators. */
 import { QueryParseError } from '../search.ts';
 
-export type TokenKind = 'ident' | 'string' | 'number' | 'duration' | 'bytes' | 'op' | 'eof';
+type TokenKind = 'ident' | 'string' | 'number' | 'duration' | 'bytes' | 'op' | 'eof';
 
 export interface Token {
   kind: TokenKind;

@@ -37,7 +37,6 @@ import { parseBytes, parseDurationNs, tokenize, type Token } from './lexer.ts';
 import { compilePattern, compileRegexpParser, parseJsonExpression } from './parsers.ts';
 import { compileTemplate } from './template.ts';
 import { compileJsRegex } from '../regex.ts';
-import { LABEL_NAME } from '../labels.ts';
 
 const LINE_OPS: ReadonlySet<string> = new Set(['|=', '!=', '|~', '!~', '|>', '!>']);
 const MATCH_OPS: ReadonlySet<string> = new Set(['=', '!=', '=~', '!~']);
@@ -505,8 +504,4 @@ function validateRegex(pattern: string, pos: number): void {
   } catch (err) {
     throw new QueryParseError((err as Error).message, pos, 'a valid RE2 regular expression');
   }
-}
-
-export function isLabelName(name: string): boolean {
-  return LABEL_NAME.test(name);
 }

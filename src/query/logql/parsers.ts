@@ -78,7 +78,7 @@ export function parseJsonLine(line: string): [string, string][] | null {
 }
 
 /** A path in `| json name="a.b[0]"`: keys and array indexes. */
-export type JsonPathStep = string | number;
+type JsonPathStep = string | number;
 
 /** Parses `a.b`, `a["b c"]`, `a[0]`; throws for anything else. */
 export function parseJsonExpression(expr: string): JsonPathStep[] {
@@ -191,7 +191,7 @@ export function parseLogfmt(line: string, strict: boolean): [string, string][] |
 }
 
 /** A compiled `pattern` expression: literals and captures (`<name>`, `<_>` to skip). */
-export interface PatternMatcher {
+interface PatternMatcher {
   names: string[];
   /** Captured values by name, or null when the line does not match. */
   match(line: string): [string, string][] | null;

@@ -110,7 +110,7 @@ export function normalizeLevelMatcher(m: LabelMatcher): LabelMatcher {
   return sev === undefined ? m : { ...m, value: severityName(sev) };
 }
 
-export function matcherTest(m: LabelMatcher): (value: string) => boolean {
+function matcherTest(m: LabelMatcher): (value: string) => boolean {
   const { op, value } = normalizeLevelMatcher(m);
   if (op === '=') return (v) => v === value;
   if (op === '!=') return (v) => v !== value;
@@ -118,7 +118,7 @@ export function matcherTest(m: LabelMatcher): (value: string) => boolean {
   return op === '=~' ? (v) => re.test(v) : (v) => !re.test(v);
 }
 
-export function lineFilterTest(f: LineFilter): (line: string) => boolean {
+function lineFilterTest(f: LineFilter): (line: string) => boolean {
   let any: (line: string) => boolean;
   if (f.op === '|=' || f.op === '!=') {
     const values = f.values;
@@ -159,7 +159,7 @@ function durationSeconds(text: string): number | undefined {
   return ns === undefined ? undefined : ((neg ? -1 : 1) * Number(ns)) / 1e9;
 }
 
-export function labelFilterTest(f: LabelFilter): (labels: LineLabels) => boolean {
+function labelFilterTest(f: LabelFilter): (labels: LineLabels) => boolean {
   switch (f.type) {
     case 'and': {
       const a = labelFilterTest(f.left);

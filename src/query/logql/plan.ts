@@ -24,13 +24,11 @@ import { isStreamLabel, levelOf } from '../labels.ts';
 import { compilePattern } from './parsers.ts';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL, normalizeLevelMatcher } from './pipeline.ts';
 
-export interface LogPlan {
+interface LogPlan {
   where: Expr;
   exact: boolean;
   /** The pipeline changes the line (line_format, decolorize). */
   changesLine: boolean;
-  /** The pipeline adds or changes labels (parsers, label_format, drop, keep). */
-  changesLabels: boolean;
   /** A label's value at the end of the pipeline as a store field, or null when only the pipeline knows it. */
   labelAtEnd(name: string): FieldRef | null;
   /**
@@ -149,7 +147,6 @@ export function planSelector(sel: LogSelector): LogPlan {
   const where: Expr[] = [];
   let exact = true;
   let lineIsMessage = true;
-  let changesLabels = false;
   let addsLabels = false;
   const dropped = new Set<string>();
   for (const m of sel.matchers) {
@@ -170,7 +167,6 @@ export function planSelector(sel: LogSelector): LogPlan {
         break;
       }
       case 'json':
-        changesLabels = true;
         addsLabels = true;
         st.anyParser = true;
         st.jsonParsed = true;
@@ -178,19 +174,16 @@ export function planSelector(sel: LogSelector): LogPlan {
         else stage.params.forEach((p) => st.unknown.add(p.name));
         break;
       case 'regexp':
-        changesLabels = true;
         addsLabels = true;
         st.anyParser = true;
         st.parsers.push({ type: 'regexp', pattern: stage.pattern });
         break;
       case 'pattern':
-        changesLabels = true;
         addsLabels = true;
         st.anyParser = true;
         compilePattern(stage.pattern).names.forEach((n) => st.unknown.add(n));
         break;
       case 'logfmt':
-        changesLabels = true;
         addsLabels = true;
         st.anyParser = true;
         if (stage.params.length > 0) stage.params.forEach((p) => st.unknown.add(p.name));
@@ -198,7 +191,6 @@ export function planSelector(sel: LogSelector): LogPlan {
         if (stage.strict) st.unknown.add(ERROR_LABEL);
         break;
       case 'label_format':
-        changesLabels = true;
         addsLabels = true;
         for (const i of stage.items) {
           st.unknown.add(i.name);
@@ -206,7 +198,6 @@ export function planSelector(sel: LogSelector): LogPlan {
         }
         break;
       case 'drop':
-        changesLabels = true;
         for (const i of stage.items) {
           st.unknown.add(i.name);
           if (i.matcher) addsLabels = true; // which labels remain depends on their values
@@ -214,7 +205,6 @@ export function planSelector(sel: LogSelector): LogPlan {
         }
         break;
       case 'keep': {
-        changesLabels = true;
         const names = new Set(stage.items.map((i) => i.name));
         st.kept = st.kept ? new Set([...st.kept].filter((n) => names.has(n))) : names;
         for (const i of stage.items) {
@@ -230,13 +220,11 @@ export function planSelector(sel: LogSelector): LogPlan {
         break;
     }
   }
-  const finalState = st;
   return {
     where: and(where),
     exact,
     changesLine: !lineIsMessage,
-    changesLabels,
-    labelAtEnd: (name) => labelRef(name, finalState),
-    labelSetAtEnd: () => (addsLabels ? null : { dropped, kept: finalState.kept }),
+    labelAtEnd: (name) => labelRef(name, st),
+    labelSetAtEnd: () => (addsLabels ? null : { dropped, kept: st.kept }),
   };
 }

@@ -9,7 +9,7 @@ import { UnsupportedQueryError } from './ast.ts';
 import { QueryParseError } from '../search.ts';
 import { compileJsRegex } from '../regex.ts';
 
-export interface TemplateContext {
+interface TemplateContext {
   labels: (name: string) => string;
   line: string;
   tsNs: bigint;
