@@ -70,6 +70,11 @@ class TailSession<T> {
     this.send = send;
   }
 
+  /** Keeps only the buffered items that pass (drops what the initial history already sent). */
+  retain(keep: (item: T) => boolean): void {
+    this.buffer = this.buffer.filter(keep);
+  }
+
   offer(items: T[]): void {
     for (const item of items) {
       if (this.buffer.length < this.max) this.buffer.push(item);
@@ -193,17 +198,19 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
         const principal = deps.lokiPrincipal(req);
         const selector = parseLogSelector(q.query!);
         const pipeline = new Pipeline(selector);
-        type Entry = { ts: bigint; result: PipelineResult };
+        type Entry = { ts: bigint; id: string; result: PipelineResult };
         const session = new TailSession<Entry>(ws, config.query.tail_buffer, (d) => [JSON.stringify(lokiTailMessage(d.items, d.droppedItems))]);
-        // Live records are held back until the history below went out; ones the history already holds are skipped.
+        // Live records are held back until the history below went out; the ones
+        // it already holds are dropped then (and later, should one be published late).
         session.paused = true;
-        let historyIds: Set<string> | null = null;
+        let historyIds = new Set<string>();
         attach(ws, principal.tenant, session, (records) => {
           const out: Entry[] = [];
           for (const r of records) {
-            if (historyIds?.has(recordId(r))) continue;
             const result = pipeline.process(r);
-            if (result) out.push({ ts: r.ts, result });
+            if (!result) continue;
+            const id = recordId(r);
+            if (!historyIds.has(id)) out.push({ ts: r.ts, id, result });
           }
           return out;
         });
@@ -218,6 +225,7 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
         runLogQuery(ctx, selector, { fromNs: startNs, toNs: now, limit: Number(q.limit ?? 100), direction: 'backward' })
           .then((lines) => {
             historyIds = new Set(lines.map((l) => recordId(l.labels.record)));
+            session.retain((e) => !historyIds.has(e.id));
             const entries = lines.reverse().map((l) => ({ ts: l.ts, result: { line: l.line, labels: l.labels } }));
             if (entries.length > 0 && ws.readyState === ws.OPEN) ws.send(JSON.stringify(lokiTailMessage(entries, [])));
           })
@@ -233,7 +241,9 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
   });
 }
 
-function lokiTailMessage(entries: { ts: bigint; result: PipelineResult }[], dropped: { ts: bigint; result: PipelineResult }[]) {
+type TailEntry = { ts: bigint; result: PipelineResult };
+
+function lokiTailMessage(entries: TailEntry[], dropped: TailEntry[]) {
   const streams = new Map<string, { stream: Record<string, string>; values: [string, string][] }>();
   for (const e of entries) {
     const labels = e.result.labels.allLabels();
