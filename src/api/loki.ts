@@ -406,7 +406,8 @@ export function registerLokiRoutes(app: FastifyInstance, deps: LokiDeps): void {
         for (const r of rows) {
           const id = r.group[0];
           if (!id) continue;
-          const pattern = deps.patternText?.(tenant, id) ?? id;
+          // Loki spells a variable part <_> (usable in a |> filter); the template miner writes <*>.
+          const pattern = (deps.patternText?.(tenant, id) ?? id).replaceAll('<*>', '<_>');
           let samples = byPattern.get(pattern);
           if (!samples) byPattern.set(pattern, (samples = []));
           samples.push([Number(r.bucketNs! / 1_000_000_000n), r.values[0] ?? 0]);
