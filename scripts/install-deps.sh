@@ -46,3 +46,28 @@ else
   fi
   "$PY_ENV/bin/pip" install -q python-evtx==0.8.1
 fi
+
+# logcli (Loki's command-line client) for test/integration/logcli.test.ts.
+# Not in Debian; built from Loki's Go module with a Go toolchain (1.21 or
+# newer fetches the one Loki needs). `go install .../logcli@version` refuses
+# Loki's module because its go.mod has replace directives, so it is built as
+# the main module; its nested pkg/push module is not in the module zip and is
+# fetched at the version go.mod names. Takes a while (a large Go build).
+LOKI_VERSION=v3.7.8
+TOOLS_DIR="${CAIRN_TOOLS_DIR:-$HOME/.cache/cairn-tools}"
+if command -v logcli >/dev/null 2>&1 || [ -x "$TOOLS_DIR/bin/logcli" ]; then
+  echo "install-deps: logcli present"
+else
+  command -v go >/dev/null 2>&1 || { echo "install-deps: building logcli needs Go 1.21+ (https://go.dev/dl/)" >&2; exit 1; }
+  echo "install-deps: building logcli $LOKI_VERSION into $TOOLS_DIR/bin"
+  work="$(mktemp -d)"
+  export GOFLAGS=-mod=mod
+  module_dir() { go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'; }
+  cp -r "$(module_dir "github.com/grafana/loki/v3@$LOKI_VERSION")" "$work/loki"
+  chmod -R u+w "$work/loki"
+  push_version="$(sed -n 's/^[[:space:]]*github.com\/grafana\/loki\/pkg\/push \(v[^ ]*\).*/\1/p' "$work/loki/go.mod" | head -n 1)"
+  mkdir -p "$work/loki/pkg/push" "$TOOLS_DIR/bin"
+  cp -r "$(module_dir "github.com/grafana/loki/pkg/push@$push_version")/." "$work/loki/pkg/push/"
+  (cd "$work/loki" && go build -o "$TOOLS_DIR/bin/logcli" ./cmd/logcli)
+  chmod -R u+w "$work" && rm -rf "$work"
+fi

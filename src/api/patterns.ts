@@ -11,7 +11,7 @@ import type { TemplateStore } from '../pipeline/templates/store.ts';
 import { formatRfc3339Nano } from '../record/time.ts';
 import { authorize } from './auth.ts';
 import { HttpError } from './errors.ts';
-import { intParam, parseRangeParams, querySignal, type Query, type QueryDeps } from './query.ts';
+import { intParam, parseRangeParams, startQuery, type Query, type QueryDeps } from './query.ts';
 
 export interface PatternDeps extends QueryDeps {
   /** Null when template mining is off. */
@@ -45,7 +45,7 @@ export function registerPatternRoutes(app: FastifyInstance, deps: PatternDeps): 
     const q = req.query as Query;
     const range = parseRangeParams(deps, req, principal.tenant);
     const limit = intParam(q, 'limit', config.query.default_limit, config.query.max_limit);
-    const { signal, done } = querySignal(req, reply, config.query.timeout);
+    const { signal, done } = startQuery(deps, req, reply, principal.tenant);
     try {
       const rows = await store.aggregate({
         ...range,

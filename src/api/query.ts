@@ -1,19 +1,23 @@
 /**
  * Search API: /api/v1/query (records), /api/v1/stats (counts per time bucket,
- * optionally by a field), /api/v1/fields/{name}/values (top values). The tenant
- * always comes from the caller's credentials.
+ * optionally by a field), /api/v1/fields/{name}/values (top values),
+ * /distinct (distinct count) and /percentiles (of a numeric attr). The tenant
+ * always comes from the caller's credentials; every query runs under the
+ * tenant's concurrency limit and the time limit, and stops when the client
+ * goes away.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CairnConfig } from '../config/schema.ts';
-import type { Store } from '../store/store.ts';
+import type { Measure, Store } from '../store/store.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Expr, FieldRef } from '../query/ast.ts';
-import { fieldLabel } from '../query/ast.ts';
+import { and, fieldLabel } from '../query/ast.ts';
 import { parseSearch, resolveField } from '../query/search.ts';
 import { resolveTimeRange } from '../query/timerange.ts';
 import { recordToJson } from '../record/json.ts';
 import { severityName } from '../record/severity.ts';
 import { formatRfc3339Nano, nowNs } from '../record/time.ts';
+import { tsOfRecordId } from '../record/id.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { authorize, type Authenticator } from './auth.ts';
 import { HttpError, badRequest } from './errors.ts';
@@ -31,6 +35,37 @@ export interface QueryDeps {
   store: Store;
   auth: Authenticator;
   metrics: Metrics;
+  /** Per-tenant concurrency (query.max_concurrent_per_tenant); absent: unlimited. */
+  limiter?: QueryLimiter;
+}
+
+/**
+ * Queries running per tenant, bounded: one tenant cannot take every store
+ * connection; the next query is refused at once (429), never queued.
+ */
+export class QueryLimiter {
+  private readonly running = new Map<string, number>();
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  acquire(tenant: string): () => void {
+    const n = this.running.get(tenant) ?? 0;
+    if (n >= this.max) {
+      throw new HttpError(429, 'too_many_queries', `tenant "${tenant}" already runs ${n} queries, the most allowed at once (query.max_concurrent_per_tenant); retry when one has finished`, {
+        headers: { 'retry-after': '1' },
+      });
+    }
+    this.running.set(tenant, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.running.get(tenant) ?? 1) - 1;
+      if (left <= 0) this.running.delete(tenant);
+      else this.running.set(tenant, left);
+    };
+  }
 }
 
 export interface ParsedRange {
@@ -44,8 +79,20 @@ export function parseRangeParams(deps: QueryDeps, req: FastifyRequest, tenant: s
   const q = req.query as Query;
   const now = nowNs();
   const where = parseSearch(q.q ?? '', { nowNs: now });
-  const range = resolveTimeRange(q.from ?? q.start, q.to ?? q.end, deps.config.query.default_range, now);
+  const from = q.from ?? q.start;
+  const to = q.to ?? q.end;
+  // A lookup by record id needs no range: the id carries its timestamp.
+  const idTs = !from && !to ? idLookupTs(where) : undefined;
+  if (idTs !== undefined) return { tenant, where, fromNs: idTs, toNs: idTs };
+  const range = resolveTimeRange(from, to, deps.config.query.default_range, now);
   return { tenant, where, ...range };
+}
+
+/** The timestamp of an `id:` query (alone or ANDed with other terms). */
+function idLookupTs(where: Expr): bigint | undefined {
+  const items = where.type === 'and' ? where.items : [where];
+  const id = items.find((e) => e.type === 'id');
+  return id?.type === 'id' ? tsOfRecordId(id.id) : undefined;
 }
 
 export function intParam(q: Query, name: string, fallback: number, max: number): number {
@@ -58,14 +105,40 @@ export function intParam(q: Query, name: string, fallback: number, max: number):
 }
 
 /**
+ * Starts a query for a tenant: takes a concurrency slot and gives the signal
+ * that cancels it (time limit, client gone). done() must run when it ends.
+ */
+export function startQuery(deps: QueryDeps, req: FastifyRequest, reply: FastifyReply, tenant: string): { signal: AbortSignal; done: () => void } {
+  const release = deps.limiter?.acquire(tenant);
+  const { signal, done } = querySignal(req, reply, deps.config.query.timeout, (reason) => deps.metrics.queriesCancelled.inc({ reason }));
+  return {
+    signal,
+    done: () => {
+      done();
+      release?.();
+    },
+  };
+}
+
+/**
  * An AbortSignal that fires when the query's time is up or the client goes
  * away, so the store can interrupt the running SQL.
  */
-export function querySignal(req: FastifyRequest, reply: FastifyReply, timeoutMs: number): { signal: AbortSignal; done: () => void } {
+export function querySignal(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  timeoutMs: number,
+  onCancel?: (reason: 'timeout' | 'client_gone') => void,
+): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(`query exceeded the ${timeoutMs} ms time limit (query.timeout)`), timeoutMs);
+  const timer = setTimeout(() => {
+    onCancel?.('timeout');
+    controller.abort(`query exceeded the ${timeoutMs} ms time limit (query.timeout)`);
+  }, timeoutMs);
   const onClose = () => {
-    if (!reply.raw.writableEnded) controller.abort('client went away');
+    if (reply.raw.writableEnded) return;
+    onCancel?.('client_gone');
+    controller.abort('client went away');
   };
   reply.raw.once('close', onClose);
   return {
@@ -100,7 +173,7 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryDeps): void
     const limit = intParam(q, 'limit', config.query.default_limit, config.query.max_limit);
     const order = q.order ?? 'desc';
     if (order !== 'asc' && order !== 'desc') throw badRequest('invalid_parameter', 'order: expected "asc" or "desc"');
-    const { signal, done } = querySignal(req, reply, config.query.timeout);
+    const { signal, done } = startQuery(deps, req, reply, principal.tenant);
     try {
       const records = await store.search({ ...range, limit, order, signal });
       const took = performance.now() - started;
@@ -122,9 +195,7 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryDeps): void
     const rangeMs = Number((range.toNs - range.fromNs) / 1_000_000n);
     let stepMs: number;
     if (q.step) {
-      const parsed = parseDurationMs(q.step);
-      if (parsed === undefined || parsed <= 0) throw badRequest('invalid_parameter', `step: expected a duration such as 30s, 5m or 1h, got ${JSON.stringify(q.step)}`);
-      stepMs = parsed;
+      stepMs = stepParam(q.step);
     } else {
       stepMs = autoStepMs(rangeMs);
     }
@@ -134,7 +205,7 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryDeps): void
     const by = q.by ? resolveField(q.by) : undefined;
     const groupLimit = intParam(q, 'limit', 10, 1000);
     const stepNs = BigInt(Math.round(stepMs * 1e6));
-    const { signal, done } = querySignal(req, reply, config.query.timeout);
+    const { signal, done } = startQuery(deps, req, reply, principal.tenant);
     try {
       const rows = await store.aggregate({
         ...range,
@@ -174,13 +245,11 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryDeps): void
   app.get('/api/v1/fields/:name/values', async (req, reply) => {
     const principal = authorize(auth, req, 'read');
     const started = performance.now();
-    const { name } = req.params as { name: string };
-    if (!/^[A-Za-z_@][A-Za-z0-9_.@-]*$/.test(name)) throw new HttpError(400, 'invalid_parameter', `"${name}" is not a field name`);
-    const field = resolveField(name);
+    const field = fieldParam(req);
     const q = req.query as Query;
     const range = parseRangeParams(deps, req, principal.tenant);
     const limit = intParam(q, 'limit', 10, 10_000);
-    const { signal, done } = querySignal(req, reply, config.query.timeout);
+    const { signal, done } = startQuery(deps, req, reply, principal.tenant);
     try {
       const rows = await store.aggregate({
         ...range,
@@ -201,4 +270,78 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryDeps): void
       done();
     }
   });
+
+  app.get('/api/v1/fields/:name/distinct', async (req, reply) => {
+    const principal = authorize(auth, req, 'read');
+    const started = performance.now();
+    const field = fieldParam(req);
+    const range = parseRangeParams(deps, req, principal.tenant);
+    const { signal, done } = startQuery(deps, req, reply, principal.tenant);
+    try {
+      const rows = await store.aggregate({ ...range, groupBy: [], measures: [{ fn: 'count_distinct', field }, { fn: 'count' }], signal });
+      const took = performance.now() - started;
+      metrics.querySeconds.observe({ endpoint: 'field_distinct' }, took / 1000);
+      return {
+        field: fieldLabel(field),
+        distinct: rows[0]?.values[0] ?? 0,
+        records: rows[0]?.values[1] ?? 0,
+        stats: { took_ms: Math.round(took * 10) / 10 },
+      };
+    } finally {
+      done();
+    }
+  });
+
+  app.get('/api/v1/fields/:name/percentiles', async (req, reply) => {
+    const principal = authorize(auth, req, 'read');
+    const started = performance.now();
+    const field = fieldParam(req);
+    const q = req.query as Query;
+    const ps = (q.p ?? '50,90,99').split(',').map((p) => p.trim());
+    const quantiles = ps.map((p) => {
+      const n = Number(p);
+      if (p === '' || !Number.isFinite(n) || n < 0 || n > 100) throw badRequest('invalid_parameter', `p: expected percentiles between 0 and 100 such as 50,90,99, got ${JSON.stringify(q.p)}`);
+      return n;
+    });
+    if (quantiles.length > 20) throw badRequest('invalid_parameter', 'p: at most 20 percentiles');
+    const range = parseRangeParams(deps, req, principal.tenant);
+    const stepNs = q.step ? BigInt(Math.round(stepParam(q.step) * 1e6)) : undefined;
+    if (stepNs !== undefined && Number((range.toNs - range.fromNs) / stepNs) > MAX_BUCKETS) {
+      throw badRequest('too_many_buckets', `step ${q.step} gives more than ${MAX_BUCKETS} buckets over this range; use a larger step`);
+    }
+    const measures: Measure[] = [{ fn: 'count' }, ...quantiles.map((p): Measure => ({ fn: 'quantile', field, q: p / 100 }))];
+    const { signal, done } = startQuery(deps, req, reply, principal.tenant);
+    try {
+      // Only records where the field holds a number count.
+      const where = and([range.where, { type: 'cmp', field, op: '>', value: -Infinity }]);
+      const rows = await store.aggregate({ ...range, where, stepNs, groupBy: [], measures, signal });
+      const shape = (values: (number | null)[]) => ({
+        count: values[0] ?? 0,
+        percentiles: Object.fromEntries(ps.map((p, i) => [p, values[i + 1] ?? null])),
+      });
+      const took = performance.now() - started;
+      metrics.querySeconds.observe({ endpoint: 'field_percentiles' }, took / 1000);
+      return {
+        field: fieldLabel(field),
+        ...(stepNs === undefined
+          ? shape(rows[0]?.values ?? [])
+          : { step_ms: Number(stepNs / 1_000_000n), buckets: rows.map((r) => ({ ts: formatRfc3339Nano(r.bucketNs!), ...shape(r.values) })) }),
+        stats: { took_ms: Math.round(took * 10) / 10 },
+      };
+    } finally {
+      done();
+    }
+  });
+}
+
+function fieldParam(req: FastifyRequest): FieldRef {
+  const { name } = req.params as { name: string };
+  if (!/^[A-Za-z_@][A-Za-z0-9_.@-]*$/.test(name)) throw new HttpError(400, 'invalid_parameter', `"${name}" is not a field name`);
+  return resolveField(name);
+}
+
+function stepParam(text: string): number {
+  const parsed = parseDurationMs(text);
+  if (parsed === undefined || parsed <= 0) throw badRequest('invalid_parameter', `step: expected a duration such as 30s, 5m or 1h, got ${JSON.stringify(text)}`);
+  return parsed;
 }

@@ -117,6 +117,14 @@ export const configSchema = z.strictObject({
     .strictObject({
       mode: z.enum(['auto', 'token', 'open']).default('auto').describe('token: every request needs a token. open: no tokens, everything is the `open_tenant` (allowed only on a loopback address). auto: open on loopback, token otherwise.'),
       open_tenant: tenantName().default('default').describe('The tenant of everything in open mode.'),
+      trusted_proxy: z
+        .array(
+          z.string().refine((v) => isIP(v.split('/')[0]!) !== 0 && (!v.includes('/') || /^\d{1,3}$/.test(v.split('/')[1]!)), {
+            message: 'expected an IP address or CIDR such as 10.0.0.5 or 10.0.0.0/8',
+          }),
+        )
+        .default([])
+        .describe('Addresses (IPs or CIDRs) of reverse proxies allowed to choose the tenant of a Loki API request with X-Scope-OrgID; from anywhere else that header may only repeat the caller\'s own tenant.'),
     })
     .prefault({}),
   ingest: z
@@ -251,6 +259,11 @@ export const configSchema = z.strictObject({
       max_limit: z.number().int().positive().default(10_000).describe('Largest `limit` a search accepts (400 above).'),
       timeout: duration().prefault('30s').describe('A query running longer is cancelled and answered with 503.'),
       default_range: duration().prefault('1h').describe('Default range when `from` is not given.'),
+      max_series: z.number().int().positive().default(1000).describe('Series a metric query (and /series) may produce, at most.'),
+      post_filter_max_rows: z.number().int().positive().default(1_000_000).describe('Rows a query may read to filter or count in process (LogQL stages the store cannot run).'),
+      max_concurrent_per_tenant: z.number().int().positive().default(8).describe('Queries one tenant may run at once; more get 429.'),
+      tail_buffer: z.number().int().positive().default(1000).describe('Records waiting for one slow live-tail client; beyond, records are dropped and counted.'),
+      max_tail_clients: z.number().int().positive().default(32).describe('Live-tail connections per tenant; more get 429.'),
     })
     .prefault({}),
   pipeline: z

@@ -29,6 +29,8 @@ export interface Metrics {
   templatesEvicted: Counter<'tenant'>;
   /** Open connections of socket-based sources, by source. */
   sourceConnections: Gauge<'source'>;
+  /** Queries stopped before they finished: time limit, client gone. */
+  queriesCancelled: Counter<'reason'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -93,5 +95,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers,
     }),
     sourceConnections: new Gauge({ name: 'source_connections', help: 'Open connections of socket-based sources.', labelNames: ['source'], registers }),
+    queriesCancelled: new Counter({
+      name: 'query_cancelled_total',
+      help: 'Queries interrupted before they finished, by reason (timeout, client_gone).',
+      labelNames: ['reason'],
+      registers,
+    }),
   };
 }

@@ -20,7 +20,7 @@ test('the example from DESIGN.md', () => {
       { type: 'text', value: 'timeout' },
       { type: 'eq', field: core('service'), value: 'api' },
       { type: 'cmp', field: core('severity'), op: '<=', value: 4 },
-      { type: 'glob', field: core('host'), pattern: 'web-*' },
+      { type: 'glob', field: core('host'), pattern: 'web-*', caseInsensitive: true },
       { type: 'text', value: 'connection reset' },
     ],
   } as Expr);
@@ -36,10 +36,10 @@ test('negation, OR, AND, NOT and parentheses', () => {
     type: 'and',
     items: [
       { type: 'or', items: [{ type: 'text', value: 'a' }, { type: 'text', value: 'b' }] },
-      { type: 'not', item: { type: 'eq', field: core('host'), value: 'x' } },
+      { type: 'not', item: { type: 'eq', field: core('host'), value: 'x', caseInsensitive: true } },
     ],
   } as Expr);
-  assert.deepEqual(parseSearch('host!=x'), { type: 'not', item: { type: 'eq', field: core('host'), value: 'x' } } as Expr);
+  assert.deepEqual(parseSearch('host!=x'), { type: 'not', item: { type: 'eq', field: core('host'), value: 'x', caseInsensitive: true } } as Expr);
 });
 
 test('fields: attrs paths, other names as attrs, regex, exists, numbers', () => {
@@ -85,4 +85,16 @@ test('parse errors give the position and what was expected', () => {
       q,
     );
   }
+});
+
+test('prefixes, record ids and case rules for field values', () => {
+  assert.deepEqual(parseSearch('conn*'), { type: 'prefix', value: 'conn' });
+  assert.deepEqual(parseSearch('*'), { type: 'text', value: '*' });
+  assert.deepEqual(parseSearch('a*b'), { type: 'text', value: 'a*b' });
+  const id = '17a0b1c2d3e4f5a60123456789abcdef';
+  assert.deepEqual(parseSearch(`id:${id.toUpperCase()}`), { type: 'id', id });
+  assert.deepEqual(parseSearch('id:42'), { type: 'eq', field: attr('id'), value: '42' } as Expr);
+  assert.deepEqual(parseSearch('os:Windows'), { type: 'eq', field: core('os'), value: 'windows' } as Expr);
+  assert.deepEqual(parseSearch('host:WEB-1'), { type: 'eq', field: core('host'), value: 'WEB-1', caseInsensitive: true } as Expr);
+  assert.deepEqual(parseSearch('service:API'), { type: 'eq', field: core('service'), value: 'API' } as Expr);
 });

@@ -10,9 +10,15 @@
  *   and     := unary ( ["AND"] unary )*
  *   unary   := ("-" | "NOT") unary | primary
  *   primary := "(" or ")" | term
- *   term    := FIELD op value | WORD | "PHRASE"
+ *   term    := FIELD op value | WORD | PREFIX* | "PHRASE"
  *   op      := ":" | "=" | "!=" | ">=" | "<=" | ">" | "<"
  *   value   := WORD | "PHRASE" | /REGEX/ | *
+ *
+ * Words and phrases match the message case-insensitively; `conn*` matches a
+ * word starting with "conn". Host names compare case-insensitively (Windows
+ * writes them in capitals, people type them in lower case); `os` and `type`
+ * values are lower-case words; other values are exact. `id:<record id>` finds
+ * one record.
  */
 import type { CompareOp, Expr, FieldRef, FilterFieldName } from './ast.ts';
 import { ALL, FILTER_FIELDS, and, or } from './ast.ts';
@@ -43,6 +49,7 @@ const FIELD_ALIASES: Record<string, FilterFieldName> = {
 };
 const CORE_FILTER_FIELDS: ReadonlySet<string> = new Set(FILTER_FIELDS);
 
+const RECORD_ID = /^[0-9a-fA-F]{32}$/;
 const FIELD_TERM = /^([A-Za-z_@][A-Za-z0-9_.@]*)(:|!=|>=|<=|=|>|<)/;
 const WORD_END = /[\s()]/;
 
@@ -132,6 +139,7 @@ class Parser {
       }
     }
     const word = this.readWord();
+    if (/^[^*?]+\*$/.test(word)) return { type: 'prefix', value: word.slice(0, -1) };
     return { type: 'text', value: word };
   }
 
@@ -161,6 +169,9 @@ class Parser {
     if (op === ':' || op === '=') {
       if (kind === 'regex') return { type: 'regex', field, pattern: value };
       if (kind === 'word' && value === '*') return { type: 'exists', field };
+      if (field.kind === 'attr' && field.path.length === 1 && field.path[0] === 'id' && RECORD_ID.test(value)) {
+        return { type: 'id', id: value.toLowerCase() };
+      }
       if (name === 'severity') return { type: 'eq', field, value: this.severityValue(value, valueStart) };
       if (name === 'ts' || name === 'observed_ts') {
         throw new QueryParseError(`"${name}" takes a comparison`, start, `${name}>=TIME or ${name}<TIME`);
@@ -168,9 +179,11 @@ class Parser {
       if (name === 'message' && kind !== 'word') return { type: 'text', value };
       if (kind === 'word' && /[*?]/.test(value)) {
         if (name === 'message' && /^\*[^*?]+\*$/.test(value)) return { type: 'text', value: value.slice(1, -1) };
-        return { type: 'glob', field, pattern: value };
+        return { type: 'glob', field, pattern: value, ...(name === 'host' ? { caseInsensitive: true } : {}) };
       }
       if (name === 'message') return { type: 'text', value };
+      if (name === 'os' || name === 'type') return { type: 'eq', field, value: value.toLowerCase() };
+      if (name === 'host') return { type: 'eq', field, value, caseInsensitive: true };
       return { type: 'eq', field, value };
     }
     const cmp = op as CompareOp;

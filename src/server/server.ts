@@ -20,9 +20,12 @@ import { sources, type Source } from '../sources/source.ts';
 import { TokenStore } from '../auth/tokens.ts';
 import type { Authenticator } from '../api/auth.ts';
 import { createApp } from '../api/app.ts';
-import { registerQueryRoutes } from '../api/query.ts';
+import { QueryLimiter, registerQueryRoutes } from '../api/query.ts';
 import { registerAdminRoutes } from '../api/admin.ts';
 import { registerPatternRoutes } from '../api/patterns.ts';
+import { lokiPrincipalResolver, registerLokiRoutes } from '../api/loki.ts';
+import { registerTailRoutes } from '../api/tail.ts';
+import { TailBus } from '../tail/bus.ts';
 import type { Logger } from '../util/logger.ts';
 import type { LogRecord } from '../record/record.ts';
 
@@ -98,6 +101,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
   const stageContext = { config, metrics, logger, templates: templates ?? undefined };
   const stageList: Stage[] = templates ? [stages.get('templates')(templateConfig, stageContext)] : [];
   const pipeline = new Pipeline(stageList);
+  const tailBus = new TailBus();
 
   queue.start(async (batches: IngestBatch[]) => {
     let records: LogRecord[] = [];
@@ -107,6 +111,8 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
     }
     const started = performance.now();
     await store.append(toColumnBatch(records));
+    // Live tails see records once they are durable, off the acknowledgement path.
+    if (!tailBus.idle) setImmediate(() => tailBus.publish(records));
     metrics.commitSeconds.observe((performance.now() - started) / 1000);
     metrics.commitRecords.observe(records.length);
     for (const b of batches) metrics.processed.inc({ source: b.source, tenant: b.tenant }, b.records.length);
@@ -115,9 +121,15 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
   const ingestor = new Ingestor(config, queue, metrics);
   const auth: Authenticator = { mode: authMode, openTenant: config.auth.open_tenant, tokens: new TokenStore(dataDir) };
   const app = createApp({ config, metrics, store, queue, logger });
-  registerQueryRoutes(app, { config, store, auth, metrics });
+  const limiter = new QueryLimiter(config.query.max_concurrent_per_tenant);
+  registerQueryRoutes(app, { config, store, auth, metrics, limiter });
   registerAdminRoutes(app, { store, auth });
-  registerPatternRoutes(app, { config, store, auth, metrics, templates });
+  registerPatternRoutes(app, { config, store, auth, metrics, limiter, templates });
+  registerLokiRoutes(app, {
+    config, store, auth, metrics, limiter, logger,
+    patternText: templates ? (tenant, id) => templates.get(tenant, templates.resolveId(tenant, id))?.text ?? null : undefined,
+  });
+  registerTailRoutes(app, { config, auth, store, bus: tailBus, lokiPrincipal: lokiPrincipalResolver(config, auth) });
   const running: Source[] = [];
   const { host, port } = splitHostPort(config.server.listen);
   try {

@@ -47,6 +47,31 @@ export interface AggregateRow {
   values: (number | null)[];
 }
 
+/**
+ * Sliding windows, as LogQL range vectors evaluate: at each step
+ * t = startNs + i * stepNs (0 <= i < steps), the records with ts in
+ * (t - rangeNs, t], counted or their message bytes summed, per group.
+ */
+export interface WindowAggregateRequest {
+  tenant: string;
+  where: Expr;
+  startNs: bigint;
+  stepNs: bigint;
+  steps: number;
+  rangeNs: bigint;
+  groupBy: FieldRef[];
+  measure: 'count' | 'bytes';
+  /** At most this many rows plus one are returned, so the caller can tell "too many". */
+  rowLimit: number;
+  signal?: AbortSignal;
+}
+
+export interface WindowAggregateRow {
+  step: number;
+  group: (string | null)[];
+  value: number;
+}
+
 export interface PartitionInfo {
   tenant: string;
   day: string;
@@ -91,6 +116,7 @@ export interface Store {
   append(batch: ColumnBatch): Promise<void>;
   search(req: SearchRequest): Promise<LogRecord[]>;
   aggregate(req: AggregateRequest): Promise<AggregateRow[]>;
+  windowAggregate(req: WindowAggregateRequest): Promise<WindowAggregateRow[]>;
   partitions(tenant?: string): Promise<PartitionInfo[]>;
   /** Deletes a tenant's day; returns the rows removed. */
   dropPartition(tenant: string, day: string): Promise<number>;

@@ -17,6 +17,8 @@ import {
   type Store,
   type StoreContext,
   type StoreSize,
+  type WindowAggregateRequest,
+  type WindowAggregateRow,
 } from '../store.ts';
 import type { LogRecord } from '../../record/record.ts';
 import type { EngineOptions } from './engine.ts';
@@ -117,6 +119,11 @@ export class DuckDBStore implements Store {
   aggregate(req: AggregateRequest): Promise<AggregateRow[]> {
     const { signal, ...rest } = req;
     return this.call({ op: 'aggregate', req: rest }, [], signal);
+  }
+
+  windowAggregate(req: WindowAggregateRequest): Promise<WindowAggregateRow[]> {
+    const { signal, ...rest } = req;
+    return this.call({ op: 'windowAggregate', req: rest }, [], signal);
   }
 
   partitions(tenant?: string): Promise<PartitionInfo[]> {

@@ -1,6 +1,6 @@
 /** Messages between the main thread (DuckDBStore) and the store worker (worker.ts). */
 import type { ColumnBatch } from '../batch.ts';
-import type { AggregateRequest, SearchRequest } from '../store.ts';
+import type { AggregateRequest, SearchRequest, WindowAggregateRequest } from '../store.ts';
 import type { EngineOptions } from './engine.ts';
 
 export type WorkerRequest =
@@ -8,6 +8,7 @@ export type WorkerRequest =
   | { id: number; op: 'append'; batch: ColumnBatch }
   | { id: number; op: 'search'; req: Omit<SearchRequest, 'signal'> }
   | { id: number; op: 'aggregate'; req: Omit<AggregateRequest, 'signal'> }
+  | { id: number; op: 'windowAggregate'; req: Omit<WindowAggregateRequest, 'signal'> }
   | { id: number; op: 'partitions'; tenant?: string }
   | { id: number; op: 'dropPartition'; tenant: string; day: string }
   | { id: number; op: 'size' }

@@ -32,6 +32,8 @@ async function handle(msg: WorkerRequest): Promise<unknown> {
       return engine.search(msg.id, msg.req);
     case 'aggregate':
       return engine.aggregate(msg.id, msg.req);
+    case 'windowAggregate':
+      return engine.windowAggregate(msg.id, msg.req);
     case 'partitions':
       return engine.partitions(msg.tenant);
     case 'dropPartition':

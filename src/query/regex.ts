@@ -1,0 +1,102 @@
+/**
+ * Regular expressions are written in RE2 syntax (what DuckDB runs and what
+ * Loki and Go accept); the in-process evaluator (live tail, post-filters)
+ * runs them as JavaScript RegExps. This maps the RE2 spellings JavaScript
+ * does not know (leading `(?i)`/`(?s)` flags, `(?P<name>`, `\z`, `\A`) and
+ * numbers capture groups the way both engines do.
+ */
+import { QueryInputError } from '../store/store.ts';
+
+interface JsRegex {
+  source: string;
+  flags: string;
+}
+
+const LEADING_FLAGS = /^(?:\(\?[imsU]+\))+/;
+
+/** RE2 pattern → JavaScript RegExp source and flags; throws QueryInputError for what cannot be mapped. */
+export function re2ToJs(pattern: string): JsRegex {
+  let flags = '';
+  let body = pattern;
+  const lead = LEADING_FLAGS.exec(body);
+  if (lead) {
+    for (const f of lead[0].replace(/[()?]/g, '')) {
+      if (f === 'U') throw new QueryInputError(`regex ${JSON.stringify(pattern)}: the (?U) flag is not supported`);
+      if (!flags.includes(f)) flags += f;
+    }
+    body = body.slice(lead[0].length);
+  }
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === '\\') {
+      const n = body[i + 1];
+      if (n === 'z') out += '(?![\\s\\S])';
+      else if (n === 'A') out += '(?<![\\s\\S])';
+      else if (n !== undefined) out += c + n;
+      i++;
+      continue;
+    }
+    if (c === '(' && body.startsWith('(?P<', i)) {
+      out += '(?<';
+      i += 3;
+      continue;
+    }
+    if (c === '(' && /^\(\?[imsU-]+[:)]/.test(body.slice(i))) {
+      throw new QueryInputError(`regex ${JSON.stringify(pattern)}: flags are supported only at the start, as (?i) or (?s)`);
+    }
+    out += c;
+  }
+  return { source: out, flags };
+}
+
+/** RE2 as DuckDB's RE2 build reads it: `(?<name>` is spelled `(?P<name>` there. */
+export function re2ForStore(pattern: string): string {
+  return pattern.replace(/(^|[^\\])\(\?<(?=[A-Za-z_])/g, '$1(?P<');
+}
+
+export function compileJsRegex(pattern: string, opts: { anchored?: boolean; extraFlags?: string } = {}): RegExp {
+  const { source, flags } = re2ToJs(pattern);
+  const all = [...new Set(flags + (opts.extraFlags ?? ''))].join('');
+  try {
+    return new RegExp(opts.anchored ? `^(?:${source})$` : source, all);
+  } catch (err) {
+    throw new QueryInputError(`regex ${JSON.stringify(pattern)} is not valid: ${(err as Error).message}`);
+  }
+}
+
+/** Names of the capture groups in order; unnamed groups are undefined. Both engines number groups by opening parenthesis. */
+export function captureGroups(pattern: string): (string | undefined)[] {
+  const groups: (string | undefined)[] = [];
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      if (pattern[i + 1] === '^') i++;
+      if (pattern[i + 1] === ']') i++;
+      continue;
+    }
+    if (c !== '(') continue;
+    if (pattern[i + 1] !== '?') {
+      groups.push(undefined);
+      continue;
+    }
+    const named = /^\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(pattern.slice(i));
+    if (named) groups.push(named[1]);
+  }
+  return groups;
+}
+
+/** Escapes text so it matches itself in RE2 and JavaScript. */
+export function escapeRegex(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
