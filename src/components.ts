@@ -10,3 +10,4 @@ import './sources/forward/index.ts';
 import './sources/loki/index.ts';
 import './sources/elastic/index.ts';
 import './sources/journald/index.ts';
+import './pipeline/parse/index.ts';

@@ -12,7 +12,8 @@ import { ConfigError } from '../config/load.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 import { stores, type Store } from '../store/store.ts';
 import { queues, type IngestBatch, type Queue } from '../queue/queue.ts';
-import { Pipeline, stages, type Stage } from '../pipeline/pipeline.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+import { buildPipeline } from '../pipeline/build.ts';
 import { TemplateStore } from '../pipeline/templates/store.ts';
 import { toColumnBatch } from '../store/batch.ts';
 import { Ingestor } from '../sources/ingestor.ts';
@@ -97,16 +98,20 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
         onEvict: (tenant, n) => metrics.templatesEvicted.inc({ tenant }, n),
       })
     : null;
+  let pipeline: Pipeline;
+  try {
+    pipeline = buildPipeline({ config, metrics, logger, templates: templates ?? undefined });
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   templates?.open();
-  const stageContext = { config, metrics, logger, templates: templates ?? undefined };
-  const stageList: Stage[] = templates ? [stages.get('templates')(templateConfig, stageContext)] : [];
-  const pipeline = new Pipeline(stageList);
   const tailBus = new TailBus();
 
   queue.start(async (batches: IngestBatch[]) => {
     let records: LogRecord[] = [];
     for (const b of batches) {
-      const out = pipeline.length > 0 ? await pipeline.process(b.records) : b.records;
+      const out = pipeline.idle ? b.records : await pipeline.process(b.records, { source: b.source, tenant: b.tenant });
       records = records.length === 0 ? out : records.concat(out);
     }
     const started = performance.now();
