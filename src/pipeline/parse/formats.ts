@@ -90,7 +90,8 @@ function isKeyChar(c: number): boolean {
 }
 
 /**
- * logfmt (`level=info msg="a b" ok`) and key=value pairs in free text
+ * logfmt (`level=info msg="a b" ok`: starts with a pair, bare words are
+ * flags) and key=value pairs in free text
  * (`login failed user=bob ip=10.0.0.1`). Values stay text (a number in a log
  * line is text until a query compares it). Keys with dots nest as attributes do.
  */
@@ -123,13 +124,14 @@ export function parseKeyValues(text: string, options: KeyValueOptions, limits: L
       continue;
     }
     if (options.strict) {
-      // A bare key is a flag; anything else means this is not logfmt.
-      if (key === '' || (i < n && !isSpace(text.charCodeAt(i)))) return null;
+      // A bare key is a flag, but a line must start with a pair: `upstream timed out user=bob` is prose.
+      if (!sawPair || key === '' || (i < n && !isSpace(text.charCodeAt(i)))) return null;
       pairs.push([key, true]);
       continue;
     }
-    // Skip a word (or a quoted phrase) that is not a pair.
+    // Skip a quoted phrase, a character that cannot start a key (`(pid=42)`), or a word that is not a pair.
     if (text.charCodeAt(i) === QUOTE) [, i] = quoted(text, i);
+    else if (key === '') i++;
     else while (i < n && !isSpace(text.charCodeAt(i))) i++;
   }
   return sawPair ? pairs : null;

@@ -152,7 +152,10 @@ export function createParseStage(raw: unknown, ctx: StageContext): Stage {
     if (pattern) {
       if (pattern.timestamp) {
         const value = fields[pattern.timestamp.field];
-        if (value !== undefined) setTs(r, value, pattern.timestamp.format);
+        if (value !== undefined) {
+          setTs(r, value, pattern.timestamp.format);
+          delete fields[pattern.timestamp.field];
+        }
       }
       const severity = pattern.severity?.(fields);
       if (severity !== undefined && Number.isInteger(severity) && severity >= 0 && severity <= 7) r.severity = severity;

@@ -19,7 +19,7 @@ export interface LibraryPattern {
   regexes: RegExp[];
   /** The field holding the event time, and how it is written. */
   timestamp?: { field: string; format: TimestampFormat };
-  /** Severity from the fields, when the format tells it. */
+  /** Severity from the fields (after refine), when the format tells it. */
   severity?: (fields: Attrs) => number | undefined;
   /** Further fields from one that is itself structured (a request line, key=value pairs). */
   refine?: (fields: Attrs) => void;
@@ -95,7 +95,7 @@ export const PATTERNS: Record<string, LibraryPattern> = {
       /^(?<event>Received disconnect|Disconnected|Connection closed) (?:from|by) (?:(?:invalid |authenticating )?user (?<user>\S+) )?(?<client_ip>[0-9A-Fa-f.:]+)(?: port (?<client_port>\d+))?/,
       /^pam_unix\(sshd:(?<pam_phase>[a-z]+)\): (?<event>authentication failure|session opened|session closed|check pass)(?<detail>.*)$/,
     ],
-    severity: (f) => (f.event === 'Failed' || f.event === 'Invalid user' || f.event === 'authentication failure' ? 5 : undefined),
+    severity: (f) => (f.event === 'failed' || f.event === 'invalid_user' || f.event === 'authentication_failure' ? 5 : undefined),
     refine: (f) => {
       const event = String(f.event ?? '');
       f.event = event.toLowerCase().replace(/ /g, '_');
@@ -124,7 +124,7 @@ export const PATTERNS: Record<string, LibraryPattern> = {
       /^(?:\[\s*(?<uptime>\d+\.\d+)\] )?\[(?<kind>UFW|iptables|nftables)[ :]?(?<action>[A-Z]*)\] ?(?<detail>IN=.*)$/,
       /^(?:\[\s*(?<uptime>\d+\.\d+)\] )?(?:(?<subsystem>[A-Za-z][\w-]*(?: [\w:.-]+)?): )?(?<detail>.*)$/,
     ],
-    severity: (f) => (f.kind === 'Out of memory' || f.kind === 'segfault' ? 3 : undefined),
+    severity: (f) => (f.kind === 'oom' || f.kind === 'segfault' ? 3 : undefined),
     refine: (f) => {
       if (typeof f.kind === 'string') f.kind = f.kind === 'Out of memory' ? 'oom' : f.kind === 'segfault' ? 'segfault' : 'firewall';
       if (f.kind === 'firewall' && typeof f.detail === 'string') {
@@ -133,8 +133,8 @@ export const PATTERNS: Record<string, LibraryPattern> = {
     },
   },
   syslog: {
-    description: 'A BSD syslog line still carrying its header (`Oct 11 22:14:15 host sshd[42]: text`): syslog_time, host, ident, pid, text.',
-    regexes: [/^(?:<(?<pri>\d{1,3})>)?(?<syslog_time>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) (?<host>[^\s:]+) (?<ident>[^\s:[]+)(?:\[(?<pid>\d+)\])?: (?<text>.*)$/],
+    description: 'A BSD syslog line still carrying its header (`Oct 11 22:14:15 host sshd[42]: text`): the time into ts, host and ident into host and unit when those are empty, pid, text into the message. An ident may carry a version (`syslogd 1.4.1:`, as sysklogd writes).',
+    regexes: [/^(?:<(?<pri>\d{1,3})>)?(?<syslog_time>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) (?<host>[^\s:]+) (?<ident>[^\s:[]+(?: [\d.]+)?)(?:\[(?<pid>\d+)\])?: (?<text>.*)$/],
     timestamp: { field: 'syslog_time', format: 'syslog' },
     severity: (f) => (f.pri !== undefined ? Number(f.pri) & 7 : undefined),
     core: { message: 'text', host: 'host', unit: 'ident' },

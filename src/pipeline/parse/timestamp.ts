@@ -4,14 +4,15 @@
  * (`10/Oct/2000:13:55:36 -0700`), `2024/01/02 15:04:05` (nginx error log),
  * `2024-01-02 15:04:05,123` (Python, Java), Apache's error-log ctime
  * (`Wed Oct 11 14:32:52.123456 2000`) and the BSD syslog stamp
- * (`Oct 11 22:14:15`, which has no year: the year that puts it nearest to
- * the receipt time). Text without a zone is UTC.
+ * (`Oct 11 22:14:15`, which has no year: the latest year that does not put
+ * it more than a week after the receipt time). Text without a zone is UTC.
  */
 import { parseTimestamp } from '../../record/time.ts';
 
 export const TIMESTAMP_FORMATS = ['auto', 'rfc3339', 'epoch', 'clf', 'ymd', 'ctime', 'syslog'] as const;
 export type TimestampFormat = (typeof TIMESTAMP_FORMATS)[number];
 
+const WEEK_NS = 7n * 86_400_000_000_000n;
 const MONTHS: Record<string, number> = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11 };
 
 const CLF = /^(\d{1,2})\/([A-Za-z]{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? ([+-])(\d{2})(\d{2})$/;
@@ -51,14 +52,13 @@ function syslog(text: string, nearNs: bigint): bigint | undefined {
   const m = SYSLOG.exec(text);
   if (!m) return undefined;
   const year = new Date(Number(nearNs / 1_000_000n)).getUTCFullYear();
-  let best: bigint | undefined;
-  for (const y of [year - 1, year, year + 1]) {
+  // The latest year that does not put the stamp more than a week after the receipt
+  // (a December line read in January is last year's).
+  for (const y of [year + 1, year, year - 1]) {
     const ns = build(y, month(m[1]!), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), m[6]);
-    if (ns === undefined) continue;
-    const distance = ns > nearNs ? ns - nearNs : nearNs - ns;
-    if (best === undefined || distance < (best > nearNs ? best - nearNs : nearNs - best)) best = ns;
+    if (ns !== undefined && ns <= nearNs + WEEK_NS) return ns;
   }
-  return best;
+  return undefined;
 }
 
 /** Parses a timestamp value; undefined when it is not one in that format. nearNs anchors yearless stamps. */
