@@ -11,3 +11,4 @@ import './sources/loki/index.ts';
 import './sources/elastic/index.ts';
 import './sources/journald/index.ts';
 import './pipeline/parse/index.ts';
+import './pipeline/redact/index.ts';
