@@ -12,3 +12,4 @@ import './sources/elastic/index.ts';
 import './sources/journald/index.ts';
 import './pipeline/parse/index.ts';
 import './pipeline/redact/index.ts';
+import './pipeline/enrich/index.ts';

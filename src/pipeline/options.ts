@@ -9,7 +9,7 @@ import type { Attrs, JsonValue, LogRecord } from '../record/record.ts';
 import { STRING_FIELDS } from '../record/record.ts';
 import { putOwn } from '../record/attrs.ts';
 import { attrAt } from '../query/labels.ts';
-import { compileUserRegex, UnsafeRegexError, type UserRegexOptions } from './regex.ts';
+import { compileUserRegex, UnsafeRegexError, type UserRegex, type UserRegexOptions } from './regex.ts';
 
 export interface OptionProblem {
   /** Dotted key inside the stage's options ('' for the stage itself). */
@@ -39,7 +39,7 @@ export function parseStageOptions<S extends z.ZodType>(schema: S, options: unkno
 }
 
 /** A user regex, or a StageConfigError naming the key it came from. */
-export function regexOption(key: string, pattern: string, options?: UserRegexOptions): RegExp {
+export function regexOption(key: string, pattern: string, options?: UserRegexOptions): UserRegex {
   try {
     return compileUserRegex(pattern, options);
   } catch (err) {

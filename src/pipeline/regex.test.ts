@@ -4,7 +4,8 @@ import { compileUserRegex, foldAsciiCase, UnsafeRegexError } from './regex.ts';
 
 test('catastrophic patterns run in bounded time on a 100 KB line', () => {
   const line = 'a'.repeat(100_000) + '!';
-  for (const pattern of ['(a+)+$', '(a|aa)+$', '^(\\w+\\s?)*$', '(?i)(A+)+$', '(a*a*)+b', '(?<=a+)b']) {
+  // The last two cannot run on V8's linear engine (counted repetition above 16) and run on RE2 (WebAssembly).
+  for (const pattern of ['(a+)+$', '(a|aa)+$', '^(\\w+\\s?)*$', '(?i)(A+)+$', '(a*a*)+b', '(?<=a+)b', '(a{1,100})+$', '(?:a|a{2,40})+$']) {
     const re = compileUserRegex(pattern);
     const started = performance.now();
     assert.equal(re.test(line), false, pattern);
@@ -17,7 +18,7 @@ test('catastrophic patterns run in bounded time on a 100 KB line', () => {
 });
 
 test('patterns that need backtracking are refused with a reason', () => {
-  for (const pattern of ['(a)\\1', '(?=a)b', 'a(?!b)', '(?<=(a+)+)b']) {
+  for (const pattern of ['(a)\\1', '(?=a)b', 'a(?!b)', '(?<=(a+)+)b', '(x{1,20})\\1']) {
     assert.throws(() => compileUserRegex(pattern), (err: unknown) => err instanceof UnsafeRegexError && /needs backtracking/.test(err.message), pattern);
   }
   assert.throws(() => compileUserRegex('(unclosed'), (err: unknown) => err instanceof UnsafeRegexError && /not a valid regular expression/.test(err.message));
@@ -25,8 +26,19 @@ test('patterns that need backtracking are refused with a reason', () => {
 
 test('RE2 spellings: (?P<name>...) groups and a leading (?i)', () => {
   const re = compileUserRegex('(?i)user=(?P<user>[a-z]+)');
+  assert.ok(re instanceof RegExp);
   assert.equal(re.exec('USER=Alice')?.groups?.user, 'Alice');
   assert.equal(re.flags.includes('i'), false, 'the linear engine does not take the i flag; case is folded into the pattern');
+});
+
+test('patterns V8 cannot run in linear time run on RE2: counted repetition above 16, RE2-only classes', () => {
+  const trace = compileUserRegex('trace=(?P<id>[0-9a-f]{32})', { ignoreCase: true });
+  assert.ok(!(trace instanceof RegExp));
+  assert.equal(trace.exec('x TRACE=0123456789abcdef0123456789ABCDEF y')?.groups?.id, '0123456789abcdef0123456789ABCDEF');
+  const posix = compileUserRegex('^[[:alpha:]]+$');
+  assert.ok(posix.test('abc') && !posix.test('ab1'));
+  const g = compileUserRegex('\\d{17}', { flags: 'g' });
+  assert.equal(g instanceof RegExp ? '' : g.replace('id 12345678901234567 ok', 'N'), 'id N ok');
 });
 
 test('ASCII case folding keeps escapes, group names, classes and counts intact', () => {

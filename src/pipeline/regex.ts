@@ -4,20 +4,24 @@
  * hang the pipeline on a hostile line: `(a+)+$` against 100 KB of `a` takes
  * JavaScript's backtracking engine longer than the age of the universe.
  *
- * Decision (docs/decisions/0501-pipeline-regex-safety.md): RE2 semantics via
- * V8's own linear-time engine. With `--enable-experimental-regexp-engine-on-
- * excessive-backtracks`, a RegExp that the linear engine can run starts on
- * the fast backtracking engine and switches to the linear one after a fixed
- * number of backtracks, so ordinary patterns keep their speed and pathological
- * ones stay linear. A pattern is admitted only if the linear engine can run
- * it (checked at start-up with the `l` flag): backreferences and lookahead
- * are refused with an error naming the config key, as RE2 refuses them. The
- * linear engine does not take the `i` and `u` flags, so case-insensitive
- * patterns are rewritten with explicit ASCII case classes (`a` → `[aA]`);
- * non-ASCII letters then match their exact case only.
+ * Decision (docs/decisions/0501-pipeline-regex-safety.md): RE2 semantics,
+ * linear time, on two engines. First choice is V8 itself: with
+ * `--enable-experimental-regexp-engine-on-excessive-backtracks`, a RegExp
+ * that V8's linear-time engine can run starts on the fast backtracking
+ * engine and switches to the linear one after 50,000 backtracks, so ordinary
+ * patterns keep their speed and pathological ones stay linear. That engine
+ * takes neither the `i` nor the `u` flag (case-insensitive patterns are
+ * rewritten with explicit ASCII case classes, `a` → `[aA]`) nor counted
+ * repetition above 16 (`[0-9a-f]{32}`); patterns it cannot run go to RE2
+ * compiled to WebAssembly (re2-wasm), about ten times slower, equally
+ * linear. Patterns neither runs (backreferences, lookahead) are refused at
+ * start-up with an error naming the config key. The native `re2` package
+ * was the first choice; it installs here only by compiling against the
+ * system Node's headers, not Node 24's (see the decision record).
  */
 import { setFlagsFromString } from 'node:v8';
-import { re2ToJs } from '../query/regex.ts';
+import { RE2 } from 're2-wasm';
+import { re2ForStore, re2ToJs } from '../query/regex.ts';
 import { QueryInputError } from '../store/store.ts';
 
 // Both flags only take effect for RegExps compiled after this point, which
@@ -119,48 +123,72 @@ export function foldAsciiCase(source: string): string {
   return out;
 }
 
+const RE2_ONLY = /\[:\^?[a-z]+:\]|\\Q|\\[pP][A-Z]/;
+
 export interface UserRegexOptions {
-  /** Extra JavaScript flags: `g` for replace-all, `y`, `m`, `s`. */
+  /** Extra flags: `g` for replace-all, `m`, `s`. */
   flags?: string;
   /** Match case-insensitively (also spelled as a leading `(?i)` in the pattern). */
   ignoreCase?: boolean;
 }
 
+/** What callers use of a compiled pattern; RegExp and RE2 both provide it. */
+export type UserRegex = RegExp | RE2;
+
 /**
  * Compiles a pattern written in RE2 syntax (Go, Loki and DuckDB's dialect;
- * `(?P<name>...)` and a leading `(?i)`/`(?s)` are understood) into a RegExp
- * that runs in bounded time. Throws UnsafeRegexError (invalid, or needs
- * backtracking) with a message that can follow the config key.
+ * `(?P<name>...)` and a leading `(?i)`/`(?s)` are understood) so that it runs
+ * in time linear in the input: on V8 with the linear-engine fallback when
+ * that engine can run it, otherwise on RE2 compiled to WebAssembly. Throws
+ * UnsafeRegexError (invalid, or needs backtracking) with a message that can
+ * follow the config key.
  */
-export function compileUserRegex(pattern: string, options: UserRegexOptions = {}): RegExp {
-  let js: { source: string; flags: string };
+export function compileUserRegex(pattern: string, options: UserRegexOptions = {}): UserRegex {
+  let js: { source: string; flags: string } | null = null;
+  // POSIX classes, \Q...\E and one-letter \pL are RE2 syntax that JavaScript reads differently or not at all.
+  if (!RE2_ONLY.test(pattern)) {
+    try {
+      js = re2ToJs(pattern);
+    } catch (err) {
+      if (!(err instanceof QueryInputError)) throw err;
+    }
+  }
+  const extra = new Set(options.flags ?? '');
+  if (js) {
+    let source = js.source;
+    const flags = new Set([...js.flags, ...extra]);
+    if (flags.delete('i') || options.ignoreCase) source = foldAsciiCase(source);
+    flags.delete('u');
+    const flagText = [...flags].join('');
+    let valid = true;
+    try {
+      new RegExp(source, flagText);
+    } catch {
+      valid = false;
+    }
+    if (valid && linearEngineRuns(source, flagText)) return new RegExp(source, flagText);
+  }
+  // Counted repetition above 16 (`[0-9a-f]{32}`) and RE2-only syntax (`[[:alpha:]]`, `\pL`) land here.
+  const re2Flags = 'u' + [...extra].filter((f) => f === 'g' || f === 'm' || f === 's').join('') + (options.ignoreCase ? 'i' : '');
   try {
-    js = re2ToJs(pattern);
+    return new RE2(re2ForStore(pattern), re2Flags);
   } catch (err) {
-    throw new UnsafeRegexError(err instanceof QueryInputError ? err.message : String(err));
+    const reason = (err as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /, '');
+    if (/invalid escape sequence: \\\d|invalid perl operator: \(\?[=!<]/.test(reason)) {
+      throw new UnsafeRegexError(
+        `${JSON.stringify(pattern)} needs backtracking (backreferences such as \\1, or lookaround such as (?=...) or (?!...)); ` +
+          'patterns in the configuration use RE2 semantics so that no line can make them run for long: rewrite it without those',
+      );
+    }
+    throw new UnsafeRegexError(`${JSON.stringify(pattern)} is not a valid regular expression: ${reason}`);
   }
-  let source = js.source;
-  const flags = new Set([...js.flags, ...(options.flags ?? '')]);
-  if (flags.delete('i') || options.ignoreCase) source = foldAsciiCase(source);
-  flags.delete('u');
-  const flagText = [...flags].join('');
-  try {
-    new RegExp(source, flagText);
-  } catch (err) {
-    throw new UnsafeRegexError(`${JSON.stringify(pattern)} is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
-  }
-  try {
-    new RegExp(source, flagText + 'l');
-  } catch {
-    throw new UnsafeRegexError(
-      `${JSON.stringify(pattern)} needs backtracking (backreferences such as \\1, lookahead such as (?=...) or (?!...), or a lookbehind the linear engine cannot run); ` +
-        'patterns in the configuration use RE2 semantics so that no line can make them run for long: rewrite it without those',
-    );
-  }
-  return new RegExp(source, flagText);
 }
 
-/** Names of the named groups of a compiled pattern, in order. */
-export function groupNames(re: RegExp): string[] {
-  return [...re.source.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((m) => m[1]!);
+function linearEngineRuns(source: string, flags: string): boolean {
+  try {
+    new RegExp(source, flags + 'l');
+    return true;
+  } catch {
+    return false;
+  }
 }

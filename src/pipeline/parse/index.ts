@@ -16,7 +16,7 @@ import { putOwn, setDotted } from '../../record/attrs.ts';
 import { parseSeverity } from '../../record/severity.ts';
 import { stages, type Stage, type StageContext } from '../pipeline.ts';
 import { attrsObjectAt, fieldOption, listOf, parseStageOptions, readText, regexOption, StageConfigError } from '../options.ts';
-import { groupNames } from '../regex.ts';
+import { captureGroups } from '../../query/regex.ts';
 import { PATTERN_NAMES, PATTERNS, matchFields, type LibraryPattern } from './patterns.ts';
 import { TIMESTAMP_FORMATS, parseTimestampAs, type TimestampFormat } from './timestamp.ts';
 import { ParseLimitError, pairsToAttrs, parseJsonObject, parseKeyValues, type Limits } from './formats.ts';
@@ -76,7 +76,7 @@ function buildParsers(o: Options, limits: Limits): Parser[] {
         const key = o.regex!.length > 1 ? `regex.${j}` : 'regex';
         try {
           const re = regexOption(key, pattern);
-          if (groupNames(re).length === 0) problems.push({ key, message: `${JSON.stringify(pattern)} has no named group such as (?P<user>\\S+): nothing to extract` });
+          if (!captureGroups(pattern).some((name) => name !== undefined)) problems.push({ key, message: `${JSON.stringify(pattern)} has no named group such as (?P<user>\\S+): nothing to extract` });
           parsers.push({
             run: (t) => {
               const m = re.exec(t);

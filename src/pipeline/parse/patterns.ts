@@ -144,7 +144,7 @@ export const PATTERNS: Record<string, LibraryPattern> = {
 export const PATTERN_NAMES = Object.keys(PATTERNS);
 
 /** The named groups of a match that took part in it. */
-export function matchFields(m: RegExpExecArray): Attrs {
+export function matchFields(m: { groups?: Record<string, string | undefined> }): Attrs {
   const out: Attrs = {};
   const groups = m.groups;
   if (!groups) return out;

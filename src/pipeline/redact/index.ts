@@ -70,14 +70,15 @@ export function createRedactStage(raw: unknown, ctx: StageContext): Stage {
     let out = text;
     for (const { name, rule, mask } of rules) {
       if (!rule.trigger(out)) continue;
-      out = out.replace(rule.regex, (match: string, ...rest: unknown[]) => {
+      const replacer = (match: string, ...rest: unknown[]) => {
         if (rule.confirm && !rule.confirm(match)) return match;
         fired.add(name);
         if (!rule.secretGroup) return mask;
         const groups = rest[rest.length - 1] as Record<string, string | undefined>;
         const secret = groups[rule.secretGroup];
         return secret === undefined ? mask : match.slice(0, match.length - secret.length) + mask;
-      });
+      };
+      out = rule.regex instanceof RegExp ? out.replace(rule.regex, replacer) : rule.regex.replace(out, replacer);
     }
     return out;
   }

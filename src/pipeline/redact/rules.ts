@@ -8,12 +8,13 @@
  * against hostile lines).
  */
 import { isIPv6 } from 'node:net';
+import type { UserRegex } from '../regex.ts';
 
 export interface RedactRule {
   description: string;
   /** False when the text cannot contain a match (no regex runs then). */
   trigger: (text: string) => boolean;
-  regex: RegExp;
+  regex: UserRegex;
   /** Confirms a candidate; the rest of the match stays. */
   confirm?: (match: string) => boolean;
   /** Group that holds the secret; the rest of the match (a key, a scheme) stays readable. */
