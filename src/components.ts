@@ -13,3 +13,4 @@ import './sources/journald/index.ts';
 import './pipeline/parse/index.ts';
 import './pipeline/redact/index.ts';
 import './pipeline/enrich/index.ts';
+import './pipeline/filter/index.ts';
