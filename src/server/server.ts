@@ -14,6 +14,8 @@ import { stores, type Store } from '../store/store.ts';
 import { queues, type IngestBatch, type Queue } from '../queue/queue.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { buildPipeline } from '../pipeline/build.ts';
+import { AnomalyDetector } from '../anomaly/detector.ts';
+import { nowNs } from '../record/time.ts';
 import { TemplateStore } from '../pipeline/templates/store.ts';
 import { toColumnBatch } from '../store/batch.ts';
 import { Ingestor } from '../sources/ingestor.ts';
@@ -98,14 +100,31 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
         onEvict: (tenant, n) => metrics.templatesEvicted.inc({ tenant }, n),
       })
     : null;
+  // Anomalies are records: they go in through the ingest path like any other,
+  // not awaited here, since this runs inside the queue's consumer.
+  let ingestor: Ingestor | null = null;
+  const anomalies = config.pipeline.anomalies.enabled
+    ? new AnomalyDetector({
+        options: config.pipeline.anomalies,
+        dir: join(dataDir, 'anomaly'),
+        now: nowNs,
+        metrics,
+        logger,
+        templates: templates ?? undefined,
+        emit: (tenant, records) => {
+          ingestor?.submit(records, { source: 'anomaly', tenant }, 0).catch((err: unknown) => logger.warn({ err, tenant, records: records.length }, 'anomaly records not stored'));
+        },
+      })
+    : null;
   let pipeline: Pipeline;
   try {
-    pipeline = buildPipeline({ config, metrics, logger, templates: templates ?? undefined });
+    pipeline = buildPipeline({ config, metrics, logger, templates: templates ?? undefined, observers: anomalies ? [anomalies] : [] });
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;
   }
   templates?.open();
+  anomalies?.open();
   const tailBus = new TailBus();
 
   queue.start(async (batches: IngestBatch[]) => {
@@ -123,7 +142,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
     for (const b of batches) metrics.processed.inc({ source: b.source, tenant: b.tenant }, b.records.length);
   });
 
-  const ingestor = new Ingestor(config, queue, metrics);
+  ingestor = new Ingestor(config, queue, metrics);
   const auth: Authenticator = { mode: authMode, openTenant: config.auth.open_tenant, tokens: new TokenStore(dataDir) };
   const app = createApp({ config, metrics, store, queue, logger });
   const limiter = new QueryLimiter(config.query.max_concurrent_per_tenant);
@@ -170,6 +189,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
       await Promise.race([app.close(), sleep(config.server.shutdown_timeout)]);
       await queue.drain(config.server.shutdown_timeout);
       await pipeline.close();
+      await anomalies?.close();
       await templates?.close();
       await store.close();
     })();
