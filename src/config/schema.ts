@@ -320,6 +320,15 @@ export const configSchema = z.strictObject({
         })
         .prefault({})
         .describe('Anomaly detection: rate spikes and drops, new templates, error-share jumps; anomalies are records (source `anomaly`).'),
+      related: z
+        .strictObject({
+          window: duration().prefault('1h').describe('GET /api/v1/related: records sharing the trace or correlation id are looked for this long before and after the record.'),
+          host_window: duration().prefault('30s').describe('...and records of the same host this long before and after (the `window` parameter, in seconds, overrides it).'),
+          max_host_window: duration().prefault('1h').describe('Largest host window a request may ask for.'),
+          limit: z.number().int().positive().default(200).describe('Related records returned at most (the `limit` parameter may ask for fewer).'),
+        })
+        .prefault({})
+        .describe('Related records across hosts and operating systems (api.md).'),
     })
     .prefault({}),
   log: z

@@ -26,6 +26,7 @@ import { createApp } from '../api/app.ts';
 import { QueryLimiter, registerQueryRoutes } from '../api/query.ts';
 import { registerAdminRoutes } from '../api/admin.ts';
 import { registerPatternRoutes } from '../api/patterns.ts';
+import { registerRelatedRoutes } from '../api/related.ts';
 import { lokiPrincipalResolver, registerLokiRoutes } from '../api/loki.ts';
 import { registerTailRoutes } from '../api/tail.ts';
 import { TailBus } from '../tail/bus.ts';
@@ -153,6 +154,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
     config, store, auth, metrics, limiter, logger,
     patternText: templates ? (tenant, id) => templates.get(tenant, templates.resolveId(tenant, id))?.text ?? null : undefined,
   });
+  registerRelatedRoutes(app, { config, store, auth, metrics, limiter });
   registerTailRoutes(app, { config, auth, store, bus: tailBus, lokiPrincipal: lokiPrincipalResolver(config, auth) });
   const running: Source[] = [];
   const { host, port } = splitHostPort(config.server.listen);
