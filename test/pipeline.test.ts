@@ -127,3 +127,26 @@ test('redaction: the original never reaches disk (message, raw, attrs, templates
   assert.ok(everything.includes(marker) || files.some((f) => f.includes(Buffer.from(marker, 'utf16le'))), 'the control text is visible on disk');
   for (const s of secrets) assert.ok(!everything.includes(s), `${s} is on disk`);
 });
+
+test('anomalies are records: stored through the ingest path and found with attrs.anomaly.kind:*', async () => {
+  const server = await startTestServer({ pipeline: { anomalies: { bucket: '1s', learning_period: 0 } } });
+  try {
+    assert.equal((await postLogs(server.url, [{ host: 'web-1', service: 'shop', message: 'payment provider timeout after 30s' }])).status, 200);
+    let found: { message: string; service: string; type: string; unit: string; attrs: { anomaly: Record<string, unknown> } }[] = [];
+    for (let i = 0; i < 40 && found.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      found = (await query(server.url, { q: 'attrs.anomaly.kind:*', from: '2020-01-01T00:00:00Z' })).body.records;
+    }
+    assert.equal(found.length, 1);
+    const a = found[0]!;
+    assert.equal(a.attrs.anomaly.kind, 'new_template');
+    assert.equal(a.service, 'shop');
+    assert.deepEqual([a.type, a.unit], ['logger', 'cairn-anomaly']);
+    assert.match(a.message, /^New template in service shop: "payment provider timeout after <\*>"/);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /anomalies_total\{tenant="default",kind="new_template"\} 1/);
+    assert.match(metrics, /log_processed_total\{source="anomaly",tenant="default"\} 1/);
+  } finally {
+    await server.stop();
+  }
+});

@@ -23,10 +23,10 @@ interface Candidate {
   score: number;
 }
 
-/** 0..1: 1 at the same instant, 0 at the edge of the window. */
+/** 0..0.99: highest at the same instant, 0 at the edge of the window (so a tier's score never reaches the next). */
 function closeness(a: bigint, b: bigint, windowNs: bigint): number {
   const d = a > b ? a - b : b - a;
-  return windowNs > 0n ? Math.max(0, 1 - Number(d) / Number(windowNs)) : 1;
+  return 0.99 * (windowNs > 0n ? Math.max(0, 1 - Number(d) / Number(windowNs)) : 1);
 }
 
 export function registerRelatedRoutes(app: FastifyInstance, deps: QueryDeps): void {
