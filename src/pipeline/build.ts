@@ -6,9 +6,9 @@
  */
 import type { CairnConfig } from '../config/schema.ts';
 import { ConfigError } from '../config/load.ts';
-import type { Metrics } from '../metrics/metrics.ts';
-import type { Logger } from '../util/logger.ts';
-import type { TemplateStore } from './templates/store.ts';
+import { createMetrics, type Metrics } from '../metrics/metrics.ts';
+import { silentLogger, type Logger } from '../util/logger.ts';
+import { TemplateStore } from './templates/store.ts';
 import { instrumentStage, Pipeline, stageReport, stages, type PipelineObserver, type Route, type Stage } from './pipeline.ts';
 import { StageConfigError } from './options.ts';
 
@@ -79,4 +79,11 @@ export function buildPipeline(deps: PipelineDeps): Pipeline {
 
   if (problems.length > 0) throw new ConfigError(problems, 'pipeline');
   return new Pipeline(routes, { bypassSources: INTERNAL_SOURCES, observers: deps.observers });
+}
+
+/** Builds the pipeline as start-up would, with throwaway state, and takes it down: `cairn config check`. */
+export async function checkPipelineConfig(config: CairnConfig): Promise<void> {
+  const templates = config.pipeline.templates.enabled ? new TemplateStore({ dir: null, snapshotIntervalMs: 0, logger: silentLogger }) : undefined;
+  const pipeline = buildPipeline({ config, metrics: createMetrics({ defaultMetrics: false }), logger: silentLogger, templates });
+  await pipeline.close();
 }
