@@ -53,7 +53,7 @@ export function createRedactStage(raw: unknown, ctx: StageContext): Stage {
   o.custom.forEach((c, i) => {
     try {
       const regex = regexOption(`custom.${i}.regex`, c.regex, { flags: 'g', ignoreCase: c.ignore_case });
-      rules.push({ name: c.name, rule: { description: c.name, trigger: () => true, regex }, mask: maskFor(c.name) });
+      rules.push({ name: c.name, rule: { description: c.name, minLength: 1, trigger: () => true, regex }, mask: maskFor(c.name) });
     } catch (err) {
       if (err instanceof StageConfigError) problems.push(...err.problems);
       else throw err;
@@ -69,7 +69,7 @@ export function createRedactStage(raw: unknown, ctx: StageContext): Stage {
   function redactText(text: string, fired: Set<string>): string {
     let out = text;
     for (const { name, rule, mask } of rules) {
-      if (!rule.trigger(out)) continue;
+      if (out.length < rule.minLength || !rule.trigger(out)) continue;
       const replacer = (match: string, ...rest: unknown[]) => {
         if (rule.confirm && !rule.confirm(match)) return match;
         fired.add(name);
