@@ -316,7 +316,7 @@ export const configSchema = z.strictObject({
           max_new_templates_per_bucket: z.number().int().positive().default(20).describe('new_template anomalies per tenant and bucket at most; the rest are summed into one.'),
           cooldown: duration().prefault('10m').describe('After flagging a key, the same kind is not flagged again for it for this long.'),
           max_keys: z.number().int().positive().default(50_000).describe('Baselines (template or service) kept per tenant; the least recently seen are dropped beyond.'),
-          state_interval: duration().prefault('1m').describe('Time between saves of the new-template state to `<data_dir>/anomaly`.'),
+          state_interval: duration().prefault('1m').describe('Time between saves of the learned state (baselines, when each template was last seen) to `<data_dir>/anomaly`.'),
         })
         .prefault({})
         .describe('Anomaly detection: rate spikes and drops, new templates, error-share jumps; anomalies are records (source `anomaly`).'),
