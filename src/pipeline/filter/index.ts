@@ -13,12 +13,14 @@ import { z } from 'zod';
 import type { LogRecord } from '../../record/record.ts';
 import type { Expr } from '../../query/ast.ts';
 import { parseSearch, QueryParseError } from '../../query/search.ts';
-import { compileMatcher, type RecordMatcher } from '../../query/evaluate.ts';
+import { compileMatcher } from '../../query/evaluate.ts';
 import { escapeRegex, re2ToJs } from '../../query/regex.ts';
 import { QueryInputError } from '../../store/store.ts';
 import { stages, type Stage, type StageContext } from '../pipeline.ts';
 import { parseStageOptions, StageConfigError } from '../options.ts';
 import { foldAsciiCase } from '../regex.ts';
+
+type RecordMatcher = ReturnType<typeof compileMatcher>;
 
 const optionsSchema = z
   .strictObject({
