@@ -8,7 +8,7 @@
  * reason, errors, latency) whatever it does. A stage handles its own
  * per-record failures through `report.failed` (the record is kept with
  * attrs.pipeline_error); if a stage throws for a whole batch, the batch
- * continues unchanged past that stage with the error on every record, so a
+ * continues past that stage as it is, with the error on every record, so a
  * broken stage can cost enrichment but never a record and never the queue.
  */
 import type { LogRecord } from '../record/record.ts';
@@ -197,7 +197,7 @@ export function instrumentStage(stage: Stage, name: string, metrics: Metrics, lo
       try {
         out = await stage.process(records, ctx);
       } catch (err) {
-        logger.error({ err, stage: name, records: records.length }, 'pipeline stage failed for a whole batch; records kept unchanged');
+        logger.error({ err, stage: name, records: records.length }, 'pipeline stage failed for a whole batch; its records go on without it');
         for (const r of records) report.failed(r, err);
         out = records;
       }

@@ -185,40 +185,35 @@ export function createParseStage(raw: unknown, ctx: StageContext): Stage {
     }
   }
 
+  /** Parses one record; false when it is in none of the formats (a mismatch). */
+  function parseRecord(r: LogRecord): boolean {
+    const text = readText(r, o.field);
+    if (text === undefined) return true;
+    try {
+      if (text.length > o.max_input_chars) throw new ParseLimitError(`${fieldName} is ${text.length} characters, longer than max_input_chars (${o.max_input_chars}); not parsed`);
+      for (const p of parsers) {
+        const fields = p.run(text);
+        if (fields === null) continue;
+        apply(r, fields, p.pattern);
+        return true;
+      }
+      if (o.on_mismatch === 'error') report.failed(r, new Error(`${fieldName} is not in format ${o.format.join(' or ')}`));
+      return false;
+    } catch (err) {
+      report.failed(r, err);
+      return true;
+    }
+  }
+
   return {
     name: 'parse',
     process(records: LogRecord[]): LogRecord[] {
-      let dropped = 0;
-      const out = o.on_mismatch === 'drop' ? [] : records;
-      for (const r of records) {
-        const text = readText(r, o.field);
-        if (text === undefined) {
-          if (o.on_mismatch === 'drop') out.push(r);
-          continue;
-        }
-        try {
-          if (text.length > o.max_input_chars) throw new ParseLimitError(`${fieldName} is ${text.length} characters, longer than max_input_chars (${o.max_input_chars}); not parsed`);
-          let matched = false;
-          for (const p of parsers) {
-            const fields = p.run(text);
-            if (fields === null) continue;
-            matched = true;
-            apply(r, fields, p.pattern);
-            break;
-          }
-          if (!matched) {
-            if (o.on_mismatch === 'drop') {
-              dropped++;
-              continue;
-            }
-            if (o.on_mismatch === 'error') report.failed(r, new Error(`${fieldName} is not in format ${o.format.join(' or ')}`));
-          }
-        } catch (err) {
-          report.failed(r, err);
-        }
-        if (o.on_mismatch === 'drop') out.push(r);
+      if (o.on_mismatch !== 'drop') {
+        for (const r of records) parseRecord(r);
+        return records;
       }
-      report.dropped('mismatch', dropped);
+      const out = records.filter(parseRecord);
+      report.dropped('mismatch', records.length - out.length);
       return out;
     },
   };
