@@ -15,8 +15,8 @@ import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { DEFAULT_MINER_RULES, DEFAULT_SIBLING_VALUES, TemplateMiner, type MinerRules } from '../src/pipeline/templates/miner.ts';
 import { TemplateStore } from '../src/pipeline/templates/store.ts';
-import { createTemplatesStage } from '../src/pipeline/templates/index.ts';
-import { Pipeline } from '../src/pipeline/pipeline.ts';
+import '../src/pipeline/templates/index.ts';
+import { buildPipeline } from '../src/pipeline/build.ts';
 import { validateConfig } from '../src/config/load.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
 import { newRecord, type LogRecord } from '../src/record/record.ts';
@@ -119,15 +119,14 @@ async function pipelineRate(messages: string[], batch: number): Promise<number> 
   const config = validateConfig({}, 'bench');
   const templates = new TemplateStore({ dir: null, snapshotIntervalMs: 0, logger: silentLogger });
   templates.open();
-  const ctx = { config, metrics: createMetrics({ defaultMetrics: false }), logger: silentLogger, templates };
-  const pipeline = new Pipeline([createTemplatesStage(config.pipeline.templates, ctx)]);
+  const pipeline = buildPipeline({ config, metrics: createMetrics({ defaultMetrics: false }), logger: silentLogger, templates });
   const base = 1_700_000_000_000_000_000n;
   const batches: LogRecord[][] = [];
   for (let i = 0; i < messages.length; i += batch) {
     batches.push(messages.slice(i, i + batch).map((message, j) => newRecord({ message, tenant: 'bench', host: `host-${j % 50}` }, base + BigInt(i + j))));
   }
   const started = performance.now();
-  for (const b of batches) await pipeline.process(b);
+  for (const b of batches) await pipeline.process(b, { source: 'bench', tenant: 'bench' });
   const rate = messages.length / ((performance.now() - started) / 1000);
   await pipeline.close();
   await templates.close();

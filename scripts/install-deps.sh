@@ -11,6 +11,8 @@ declare -A APT_PACKAGES=(
   # fluent-logger-python, an independent forward protocol client (test/integration/forward-python.test.ts)
   [/usr/lib/python3/dist-packages/fluent]=python3-fluent-logger
   [/lib/systemd/systemd-journal-upload]=systemd-journal-remote
+  # a network namespace without network (test/integration/geoip-offline.test.ts)
+  [unshare]=util-linux
 )
 
 missing=()

@@ -10,3 +10,7 @@ import './sources/forward/index.ts';
 import './sources/loki/index.ts';
 import './sources/elastic/index.ts';
 import './sources/journald/index.ts';
+import './pipeline/parse/index.ts';
+import './pipeline/redact/index.ts';
+import './pipeline/enrich/index.ts';
+import './pipeline/filter/index.ts';

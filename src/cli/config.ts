@@ -1,6 +1,8 @@
 /** `cairn config check FILE`: validates a configuration file the way the server does at start-up. */
 import { loadConfig } from '../config/load.ts';
 import { resolveAuthMode } from '../server/server.ts';
+import { checkPipelineConfig } from '../pipeline/build.ts';
+import '../components.ts';
 import { UsageError, parse } from './args.ts';
 
 export const summary = 'check a configuration file';
@@ -24,6 +26,7 @@ export async function run(argv: string[]): Promise<number> {
   if (sub !== 'check' || !file || positionals.length > 2) throw new UsageError('expected: cairn config check FILE');
   const config = loadConfig({ file });
   resolveAuthMode(config);
+  await checkPipelineConfig(config);
   if (values.print) console.log(JSON.stringify(config, null, 2));
   else console.log(`${file}: ok`);
   return 0;

@@ -29,7 +29,7 @@ const SECTIONS: Record<string, string> = {
   queue: 'The bounded queue between ingest and the store.',
   store: 'The storage backend.',
   query: 'Search limits and defaults.',
-  pipeline: 'Processing between the queue and the store: template mining (see patterns.md).',
+  pipeline: 'Processing between the queue and the store: named stages and routes, template mining, anomalies, related records (see pipeline.md, patterns.md).',
   log: "Cairn's own logging.",
 };
 

@@ -104,6 +104,7 @@ const forwardSource = z
       ctx.addIssue({ code: 'custom', path: ['require_auth'], message: 'with shared_keys every connection does the handshake; remove require_auth: false or the keys' });
     }
   });
+const stringList = () => z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
 
 export const configSchema = z.strictObject({
   server: z
@@ -277,6 +278,57 @@ export const configSchema = z.strictObject({
           snapshot_interval: duration().prefault('30s').describe('Time between snapshots of the templates to `<data_dir>/templates` (and one at shutdown).'),
         })
         .prefault({}),
+      stages: z
+        .record(
+          z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'a stage name is letters, digits, "_" and "-", starting with a letter'),
+          z.looseObject({ type: z.string().describe('filter, enrich, parse, redact or templates.') }),
+        )
+        .default({})
+        .describe('Named stages: `name: {type: filter|enrich|parse|redact|templates, ...options}` (pipeline.md). `templates` exists without being named here while pipeline.templates.enabled.'),
+      routes: z
+        .array(
+          z.strictObject({
+            match: z
+              .strictObject({
+                tenant: stringList().optional(),
+                source: stringList().optional(),
+                service: stringList().optional(),
+                os: stringList().optional(),
+              })
+              .prefault({})
+              .describe('Which records take this route: tenant, source, service, os; each a value, a glob with `*`, or a list of them; absent matches anything.'),
+            stages: z.array(z.string()).describe('Stage names, run in this order.'),
+          }),
+        )
+        .default([])
+        .describe('Routes, tried in order; a record takes the first that matches, and one that matches none is stored as it came. Empty: one route with every stage of `stages` in the order written, then `templates`.'),
+      anomalies: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe('Learn rate baselines per template and service and emit anomaly records (pipeline.md).'),
+          bucket: duration().prefault('1m').describe('Width of a rate bucket.'),
+          alpha: z.number().gt(0).lt(1).default(0.1).describe('EWMA weight of the newest bucket in the baseline (mean and variance).'),
+          z_threshold: z.number().positive().default(4).describe('|z| of a bucket against the baseline that flags a rate spike or drop.'),
+          min_volume: z.number().int().positive().default(20).describe('A spike or drop is flagged only when the observed or expected count per bucket reaches this.'),
+          warmup_buckets: z.number().int().positive().default(15).describe('Buckets a baseline learns before it may flag anything.'),
+          error_share_jump: z.number().gt(0).max(1).default(0.25).describe('Flag a service whose share of error records (err or worse) rises this much above its baseline.'),
+          new_template_lookback: duration().prefault('7d').describe('A template not seen for this long is new again.'),
+          learning_period: duration().prefault('1h').describe('A tenant\'s new templates are learned silently for this long after its first record (else a fresh start flags every template).'),
+          max_new_templates_per_bucket: z.number().int().positive().default(20).describe('new_template anomalies per tenant and bucket at most; the rest are summed into one.'),
+          cooldown: duration().prefault('10m').describe('After flagging a key, the same kind is not flagged again for it for this long.'),
+          max_keys: z.number().int().positive().default(50_000).describe('Baselines (template or service) kept per tenant; the least recently seen are dropped beyond.'),
+          state_interval: duration().prefault('1m').describe('Time between saves of the learned state (baselines, when each template was last seen) to `<data_dir>/anomaly`.'),
+        })
+        .prefault({})
+        .describe('Anomaly detection: rate spikes and drops, new templates, error-share jumps; anomalies are records (source `anomaly`).'),
+      related: z
+        .strictObject({
+          window: duration().prefault('1h').describe('GET /api/v1/related: records sharing the trace or correlation id are looked for this long before and after the record.'),
+          host_window: duration().prefault('30s').describe('...and records of the same host this long before and after (the `window` parameter, in seconds, overrides it).'),
+          max_host_window: duration().prefault('1h').describe('Largest host window a request may ask for.'),
+          limit: z.number().int().positive().default(200).describe('Related records returned at most (the `limit` parameter may ask for fewer).'),
+        })
+        .prefault({})
+        .describe('Related records across hosts and operating systems (api.md).'),
     })
     .prefault({}),
   log: z

@@ -31,6 +31,16 @@ export interface Metrics {
   sourceConnections: Gauge<'source'>;
   /** Queries stopped before they finished: time limit, client gone. */
   queriesCancelled: Counter<'reason'>;
+  /** Records into and out of each pipeline stage, and dropped by it. */
+  pipelineRecords: Counter<'stage' | 'result'>;
+  /** Records a pipeline stage dropped, by stage and reason (filter, sampled, ...). */
+  pipelineDropped: Counter<'stage' | 'reason'>;
+  /** Records a pipeline stage failed on (kept, with attrs.pipeline_error). */
+  pipelineErrors: Counter<'stage'>;
+  /** Time a stage takes for one batch. */
+  pipelineStageSeconds: Histogram<'stage'>;
+  /** Anomaly records emitted, by kind. */
+  anomalies: Counter<'tenant' | 'kind'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -99,6 +109,37 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'query_cancelled_total',
       help: 'Queries interrupted before they finished, by reason (timeout, client_gone).',
       labelNames: ['reason'],
+      registers,
+    }),
+    pipelineRecords: new Counter({
+      name: 'pipeline_records_total',
+      help: 'Records into (result="in") and out of (result="out") each pipeline stage, and dropped by it (result="dropped").',
+      labelNames: ['stage', 'result'],
+      registers,
+    }),
+    pipelineDropped: new Counter({
+      name: 'pipeline_dropped_total',
+      help: 'Records a pipeline stage dropped, by stage and reason.',
+      labelNames: ['stage', 'reason'],
+      registers,
+    }),
+    pipelineErrors: new Counter({
+      name: 'pipeline_errors_total',
+      help: 'Records a pipeline stage failed on; they are kept with attrs.pipeline_error.',
+      labelNames: ['stage'],
+      registers,
+    }),
+    pipelineStageSeconds: new Histogram({
+      name: 'pipeline_stage_seconds',
+      help: 'Time a pipeline stage takes for one batch.',
+      labelNames: ['stage'],
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    anomalies: new Counter({
+      name: 'anomalies_total',
+      help: 'Anomaly records emitted, by tenant and kind (new_template, rate_spike, rate_drop, error_share).',
+      labelNames: ['tenant', 'kind'],
       registers,
     }),
   };

@@ -12,7 +12,10 @@ import { ConfigError } from '../config/load.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 import { stores, type Store } from '../store/store.ts';
 import { queues, type IngestBatch, type Queue } from '../queue/queue.ts';
-import { Pipeline, stages, type Stage } from '../pipeline/pipeline.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+import { buildPipeline } from '../pipeline/build.ts';
+import { AnomalyDetector } from '../anomaly/detector.ts';
+import { nowNs } from '../record/time.ts';
 import { TemplateStore } from '../pipeline/templates/store.ts';
 import { toColumnBatch } from '../store/batch.ts';
 import { Ingestor } from '../sources/ingestor.ts';
@@ -23,6 +26,7 @@ import { createApp } from '../api/app.ts';
 import { QueryLimiter, registerQueryRoutes } from '../api/query.ts';
 import { registerAdminRoutes } from '../api/admin.ts';
 import { registerPatternRoutes } from '../api/patterns.ts';
+import { registerRelatedRoutes } from '../api/related.ts';
 import { lokiPrincipalResolver, registerLokiRoutes } from '../api/loki.ts';
 import { registerTailRoutes } from '../api/tail.ts';
 import { TailBus } from '../tail/bus.ts';
@@ -97,16 +101,37 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
         onEvict: (tenant, n) => metrics.templatesEvicted.inc({ tenant }, n),
       })
     : null;
+  // Anomalies are records: they go in through the ingest path like any other,
+  // not awaited here, since this runs inside the queue's consumer.
+  let ingestor: Ingestor | null = null;
+  const anomalies = config.pipeline.anomalies.enabled
+    ? new AnomalyDetector({
+        options: config.pipeline.anomalies,
+        dir: join(dataDir, 'anomaly'),
+        now: nowNs,
+        metrics,
+        logger,
+        templates: templates ?? undefined,
+        emit: (tenant, records) => {
+          ingestor?.submit(records, { source: 'anomaly', tenant }, 0).catch((err: unknown) => logger.warn({ err, tenant, records: records.length }, 'anomaly records not stored'));
+        },
+      })
+    : null;
+  let pipeline: Pipeline;
+  try {
+    pipeline = buildPipeline({ config, metrics, logger, templates: templates ?? undefined, observers: anomalies ? [anomalies] : [] });
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   templates?.open();
-  const stageContext = { config, metrics, logger, templates: templates ?? undefined };
-  const stageList: Stage[] = templates ? [stages.get('templates')(templateConfig, stageContext)] : [];
-  const pipeline = new Pipeline(stageList);
+  anomalies?.open();
   const tailBus = new TailBus();
 
   queue.start(async (batches: IngestBatch[]) => {
     let records: LogRecord[] = [];
     for (const b of batches) {
-      const out = pipeline.length > 0 ? await pipeline.process(b.records) : b.records;
+      const out = pipeline.idle ? b.records : await pipeline.process(b.records, { source: b.source, tenant: b.tenant });
       records = records.length === 0 ? out : records.concat(out);
     }
     const started = performance.now();
@@ -118,7 +143,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
     for (const b of batches) metrics.processed.inc({ source: b.source, tenant: b.tenant }, b.records.length);
   });
 
-  const ingestor = new Ingestor(config, queue, metrics);
+  ingestor = new Ingestor(config, queue, metrics);
   const auth: Authenticator = { mode: authMode, openTenant: config.auth.open_tenant, tokens: new TokenStore(dataDir) };
   const app = createApp({ config, metrics, store, queue, logger });
   const limiter = new QueryLimiter(config.query.max_concurrent_per_tenant);
@@ -129,6 +154,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
     config, store, auth, metrics, limiter, logger,
     patternText: templates ? (tenant, id) => templates.get(tenant, templates.resolveId(tenant, id))?.text ?? null : undefined,
   });
+  registerRelatedRoutes(app, { config, store, auth, metrics, limiter });
   registerTailRoutes(app, { config, auth, store, bus: tailBus, lokiPrincipal: lokiPrincipalResolver(config, auth) });
   const running: Source[] = [];
   const { host, port } = splitHostPort(config.server.listen);
@@ -165,6 +191,7 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
       await Promise.race([app.close(), sleep(config.server.shutdown_timeout)]);
       await queue.drain(config.server.shutdown_timeout);
       await pipeline.close();
+      await anomalies?.close();
       await templates?.close();
       await store.close();
     })();

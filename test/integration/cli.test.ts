@@ -50,6 +50,12 @@ test('config check reports every bad key with its path', () => {
     const open = join(dir, 'open.yaml');
     writeFileSync(open, 'server:\n  listen: 0.0.0.0:7480\nauth:\n  mode: open\n');
     assert.match(cairn(['config', 'check', open]).err, /auth\.mode: "open" is only allowed on a loopback address/);
+    const pipeline = join(dir, 'pipeline.yaml');
+    writeFileSync(pipeline, "pipeline:\n  stages:\n    p: {type: parse, format: [json, xml]}\n    r: {type: redact, custom: [{name: k, regex: '(a)\\1'}]}\n");
+    const piped = cairn(['config', 'check', pipeline]);
+    assert.equal(piped.code, 78);
+    assert.match(piped.err, /pipeline\.stages\.p\.format\.1: unknown format "xml"/);
+    assert.match(piped.err, /pipeline\.stages\.r\.custom\.0\.regex: .*needs backtracking/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

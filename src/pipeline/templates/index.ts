@@ -9,7 +9,7 @@ import { stages, type Stage, type StageContext } from '../pipeline.ts';
 export function createTemplatesStage(_options: unknown, ctx: StageContext): Stage {
   const templates = ctx.templates;
   if (!templates) throw new Error('the templates stage needs the server template store (StageContext.templates)');
-  const { metrics } = ctx;
+  const { metrics, report } = ctx;
   return {
     name: 'templates',
     process(records: LogRecord[]): LogRecord[] {
@@ -17,7 +17,7 @@ export function createTemplatesStage(_options: unknown, ctx: StageContext): Stag
         try {
           r.template_id = templates.mine(r.tenant, r.message, r.ts);
         } catch (err) {
-          r.attrs.template_error = String((err as Error).message);
+          report.failed(r, err);
         }
       }
       templates.reportEvictions();
