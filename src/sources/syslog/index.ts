@@ -72,6 +72,7 @@ export function createSyslogSource(ctx: SourceContext): Source {
     maxMessageBytes: cfg.max_message_bytes ?? config.ingest.max_line_bytes,
     oversize: config.ingest.oversize_action,
     idleTimeoutMs: cfg.idle_timeout,
+    maxInFlightRecords: 2 * Math.max(config.queue.batch_records, cfg.batch_records),
   };
   const connections = new Set<StreamConnection>();
   const servers: Server[] = [];

@@ -261,14 +261,32 @@ function readBsdTimestamp(text: string, i: number, nowNs: bigint): { ts: bigint;
   return { ts: BigInt(ms) * NS_PER_MS + fracNs, next: i + 1 };
 }
 
-/** Local time in ms; without a year, the year that puts it closest to the receipt time. */
+/**
+ * Local time in ms; without a year, the year that puts it closest to the
+ * receipt time. Zone offsets change only on hour boundaries, so the start of
+ * each local hour is computed once (per hour of receipt time) and reused.
+ */
 function localTime(year: number | undefined, month: number, day: number, h: number, m: number, s: number, nowNs: bigint): number | undefined {
   const nowMs = Number(nowNs / NS_PER_MS);
+  const key = `${year ?? ''}-${month}-${day}-${h}`;
+  let hour = hourCache.get(key);
+  if (hour === undefined || Math.abs(nowMs - hour.at) > 3_600_000) {
+    if (hourCache.size >= HOUR_CACHE_SIZE) hourCache.clear();
+    hour = { ms: localHour(year, month, day, h, nowMs), at: nowMs };
+    hourCache.set(key, hour);
+  }
+  return hour.ms === undefined ? undefined : hour.ms + m * 60_000 + s * 1000;
+}
+
+const HOUR_CACHE_SIZE = 4096;
+const hourCache = new Map<string, { ms: number | undefined; at: number }>();
+
+function localHour(year: number | undefined, month: number, day: number, h: number, nowMs: number): number | undefined {
   let y = year ?? new Date(nowMs).getFullYear();
-  let ms = new Date(y, month, day, h, m, s).getTime();
+  let ms = new Date(y, month, day, h).getTime();
   if (year === undefined) {
-    if (ms - nowMs > HALF_YEAR_MS) ms = new Date(--y, month, day, h, m, s).getTime();
-    else if (nowMs - ms > HALF_YEAR_MS) ms = new Date(++y, month, day, h, m, s).getTime();
+    if (ms - nowMs > HALF_YEAR_MS) ms = new Date(--y, month, day, h).getTime();
+    else if (nowMs - ms > HALF_YEAR_MS) ms = new Date(++y, month, day, h).getTime();
   }
   // Date rolls 30 February into March; refuse that.
   return new Date(ms).getDate() === day ? ms : undefined;

@@ -2,10 +2,11 @@
  * One syslog TCP or TLS connection: framing, batching, and backpressure.
  *
  * Design note: syslog has no acknowledgements, so the only way to say "slow
- * down" is TCP flow control. A connection keeps at most MAX_IN_FLIGHT batches
- * on their way into the store; while that many are pending, or while a batch
- * refused by the queue (full, rate limited, store unavailable) waits to be
- * retried, the socket is paused. The kernel's receive buffer then fills, the
+ * down" is TCP flow control. A connection keeps at most `maxInFlightRecords`
+ * on their way into the store (two store commits' worth, so that even a single
+ * connection keeps the store busy while the next commit is parsed); while
+ * that many are pending, or while a batch refused by the queue (full, rate
+ * limited, store unavailable) waits to be retried, the socket is paused. The kernel's receive buffer then fills, the
  * window closes and the sender's own queue (rsyslog's action queue,
  * syslog-ng's disk buffer) holds the rest. A refused batch is retried with
  * backoff, never dropped while the server runs. A broken octet-counting
@@ -22,15 +23,16 @@ import { SyslogFramer } from './framing.ts';
 import { RecordBatcher, type BatchOptions } from './batch.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 
-/** Batches of one connection on their way to the store before it stops reading. */
-const MAX_IN_FLIGHT = 4;
-const FIRST_RETRY_MS = 25;
-const MAX_RETRY_MS = 1000;
+const FIRST_RETRY_MS = 10;
+/** A refused batch is retried at least this often: the queue frees room in the time of one commit. */
+const MAX_RETRY_MS = 250;
 
 export interface StreamOptions extends BatchOptions {
   maxMessageBytes: number;
   oversize: 'reject' | 'truncate';
   idleTimeoutMs: number;
+  /** Records of one connection on their way to the store before it stops reading. */
+  maxInFlightRecords: number;
 }
 
 export interface StreamDeps {
@@ -50,6 +52,7 @@ export class StreamConnection {
   private readonly batcher: RecordBatcher;
   private readonly peer: string;
   private readonly pending = new Set<Promise<void>>();
+  private inFlightRecords = 0;
   private retrying = 0;
   private now = 0n;
   private ended = false;
@@ -129,11 +132,13 @@ export class StreamConnection {
   private store(records: LogRecord[], bytes: number): void {
     const done = this.submit(records, bytes).finally(() => {
       this.pending.delete(done);
+      this.inFlightRecords -= records.length;
       this.resumeIfIdle();
       this.closeWhenStored();
     });
     this.pending.add(done);
-    if (this.pending.size >= MAX_IN_FLIGHT) this.socket.pause();
+    this.inFlightRecords += records.length;
+    if (this.inFlightRecords >= this.deps.options.maxInFlightRecords) this.socket.pause();
   }
 
   private async submit(records: LogRecord[], bytes: number): Promise<void> {
@@ -159,6 +164,6 @@ export class StreamConnection {
   }
 
   private resumeIfIdle(): void {
-    if (!this.ended && this.retrying === 0 && this.pending.size < MAX_IN_FLIGHT) this.socket.resume();
+    if (!this.ended && this.retrying === 0 && this.inFlightRecords < this.deps.options.maxInFlightRecords) this.socket.resume();
   }
 }
