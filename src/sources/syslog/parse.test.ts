@@ -77,6 +77,8 @@ test('RFC 5424 what rsyslog and logger actually send', () => {
   const rsyslog = parseSyslog('<86>1 2024-03-10T11:59:58.000001+01:00 db-2 sshd 77 - - Accepted publickey for root\n', NOW);
   assert.equal(rsyslog.pri, 86);
   assert.equal(rsyslog.message, 'Accepted publickey for root', 'the trailing newline is framing, not message');
+  const relayed3164 = parseSyslog('<156>1 2024-03-10T11:59:58+00:00 vm tagx 4242 - -  hello 3164', NOW);
+  assert.equal(relayed3164.message, 'hello 3164', "rsyslog's RSYSLOG_SyslogProtocol23Format keeps the space after a 3164 tag's colon in MSG");
 });
 
 test('RFC 5424 damage: the line is kept and the reason given', () => {

@@ -117,13 +117,18 @@ function parse5424(text: string, pri: number, start: number): SyslogMessage {
     msg.message = text.slice(i);
     return msg;
   }
-  msg.message = i < text.length ? stripBom(text.slice(i)) : '';
+  msg.message = i < text.length ? messageText(text.slice(i)) : '';
   return msg;
 }
 
-/** RFC 5424 6.4: MSG in UTF-8 starts with a BOM. */
-function stripBom(text: string): string {
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+/**
+ * MSG without its BOM (RFC 5424 6.4: MSG in UTF-8 starts with one) and without
+ * one leading space: rsyslog forwards RFC 3164 messages with the space after
+ * the tag's colon still in MSG ("- -  text"), and that space is not the sender's.
+ */
+function messageText(text: string): string {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  return text.charCodeAt(0) === SP ? text.slice(1) : text;
 }
 
 type SdResult = { data: Record<string, Record<string, string | string[]>>; next: number } | { error: string; at: number };
