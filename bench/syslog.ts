@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { connect, type Socket } from 'node:net';
 import { cpus } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetNames, loadRawLines } from './lib/loghub.ts';
 import { freePort, startBenchServer, type BenchServer } from './lib/server.ts';
@@ -62,6 +62,12 @@ function generate(framing: Framing): { streams: Buffer[]; wireBytes: number; raw
   return { streams, wireBytes: streams.reduce((a, s) => a + s.length, 0), rawBytes };
 }
 
+/** CPU seconds the process used so far (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 async function metrics(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
 }
@@ -91,6 +97,7 @@ async function run(framing: Framing): Promise<Record<string, unknown>> {
   let peakRss = 0;
   const rss = setInterval(() => (peakRss = Math.max(peakRss, server.memory().rss)), 250);
   try {
+    const cpu0 = cpuSeconds(server.pid);
     const t0 = performance.now();
     const sockets = await Promise.all(
       gen.streams.map(
@@ -108,6 +115,7 @@ async function run(framing: Framing): Promise<Record<string, unknown>> {
       stored = metricSum(await metrics(server.url), 'log_processed_total', 'source="syslog"');
     }
     const t1 = performance.now();
+    const cpu = cpuSeconds(server.pid) - cpu0;
     const m = await metrics(server.url);
     const sentAt = await sent;
     const seconds = (t1 - t0) / 1000;
@@ -122,6 +130,8 @@ async function run(framing: Framing): Promise<Record<string, unknown>> {
       mb_per_s_raw: Math.round((gen.rawBytes / seconds / 1e6) * 10) / 10,
       send_finished_s: Math.round(((sentAt - t0) / 1000) * 100) / 100,
       peak_rss_mb: Math.round(peakRss / 1024 / 1024),
+      server_cpu_seconds: Math.round(cpu * 100) / 100,
+      lines_per_server_cpu_second: Math.round(LINES / cpu),
       store_commits: metricSum(m, 'store_commit_seconds_count'),
       store_busy_fraction: Math.round((metricSum(m, 'store_commit_seconds_sum') / seconds) * 100) / 100,
       queue_full_refusals: metricSum(m, 'log_errors_total', 'reason="queue_full"'),

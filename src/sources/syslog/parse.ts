@@ -81,7 +81,7 @@ function parse5424(text: string, pri: number, start: number): SyslogMessage {
   const [timestamp, hostname, appName, procId, msgId] = values;
   const msg: SyslogMessage = { pri, message: '', protocol: 'rfc5424' };
   if (timestamp !== undefined) {
-    const ts = parseRfc3339(timestamp);
+    const ts = parseTimestamp(timestamp);
     if (ts === undefined) msg.parseError = `invalid TIMESTAMP ${JSON.stringify(timestamp.slice(0, 40))}`;
     else msg.ts = ts;
   }
@@ -297,12 +297,42 @@ function localHour(year: number | undefined, month: number, day: number, h: numb
   return new Date(ms).getDate() === day ? ms : undefined;
 }
 
+/**
+ * RFC 3339 text → ns. A stream's consecutive messages mostly share their
+ * second and zone, so "YYYY-MM-DDTHH:MM:SS" + zone is parsed once and only the
+ * fraction is read per message.
+ */
+function parseTimestamp(text: string): bigint | undefined {
+  let j = 19;
+  if (text.length < 20 || text.charCodeAt(10) !== 84 /* T */) return parseRfc3339(text);
+  let fracNs = 0;
+  if (text.charCodeAt(j) === 46 /* . */) {
+    let scale = 100_000_000;
+    while (++j < text.length && isDigit(text.charCodeAt(j))) {
+      fracNs += (text.charCodeAt(j) - 48) * scale;
+      scale /= 10;
+    }
+    if (j === 20 || j > 29) return parseRfc3339(text);
+  }
+  const key = text.slice(0, 19) + text.slice(j);
+  if (key !== lastSecondKey) {
+    const second = parseRfc3339(key);
+    if (second === undefined) return undefined;
+    lastSecondKey = key;
+    lastSecondNs = second;
+  }
+  return lastSecondNs + BigInt(fracNs);
+}
+
+let lastSecondKey = '';
+let lastSecondNs = 0n;
+
 /** An RFC 3339 timestamp instead of the BSD one (rsyslog's high-precision forwarding, many appliances). */
 function readIsoTimestamp(text: string, i: number): { ts: bigint; next: number } | undefined {
   if (!isDigit(text.charCodeAt(i)) || text.charCodeAt(i + 4) !== 45 /* - */) return undefined;
   let j = text.indexOf(' ', i);
   if (j === -1) j = text.length;
-  const ts = parseRfc3339(text.slice(i, j));
+  const ts = parseTimestamp(text.slice(i, j));
   return ts === undefined ? undefined : { ts, next: j + 1 };
 }
 
