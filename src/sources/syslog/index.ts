@@ -94,7 +94,6 @@ export function createSyslogSource(ctx: SourceContext): Source {
       socket.once('close', () => metrics.connections.dec({ source: SOURCE, transport }));
     });
     server.on('drop', () => ingestor.reject({ source: SOURCE, tenant: tenantLabel }, 'too_many_connections'));
-    server.on('error', (err) => logger.error({ err, transport }, 'syslog: listener error'));
     servers.push(server);
   };
 
@@ -105,6 +104,7 @@ export function createSyslogSource(ctx: SourceContext): Source {
         server.once('error', reject);
         server.listen({ host, port }, () => {
           server.off('error', reject);
+          server.on('error', (err) => logger.error({ err, transport }, 'syslog: listener error'));
           resolve();
         });
       });
