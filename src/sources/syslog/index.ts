@@ -19,7 +19,7 @@ import { isLoopback, splitHostPort } from '../../server/server.ts';
 import { sources, type Source, type SourceContext } from '../source.ts';
 import type { IngestContext } from '../ingestor.ts';
 import { peerAddress } from './batch.ts';
-import { StreamConnection, type StreamOptions } from './stream.ts';
+import { InFlightBudget, StreamConnection, type StreamOptions } from './stream.ts';
 import { UdpListener } from './udp.ts';
 import { tenantForCertificate } from './tls.ts';
 
@@ -74,6 +74,8 @@ export function createSyslogSource(ctx: SourceContext): Source {
     idleTimeoutMs: cfg.idle_timeout,
     maxInFlightRecords: 2 * Math.max(config.queue.batch_records, cfg.batch_records),
   };
+  // Half the queue's bounds: room stays for other sources, and TCP syslog waits instead of being refused.
+  const budget = new InFlightBudget(Math.max(1, Math.floor(config.queue.max_records / 2)), Math.max(1, Math.floor(config.queue.max_bytes / 2)));
   const connections = new Set<StreamConnection>();
   const servers: Server[] = [];
   let udp: UdpListener | null = null;
@@ -82,7 +84,7 @@ export function createSyslogSource(ctx: SourceContext): Source {
     const peer = peerAddress(socket.remoteAddress);
     const ictx: IngestContext = { source: SOURCE, tenant };
     socket.setKeepAlive(true, 60_000);
-    const conn = new StreamConnection(socket, ictx, peer, { ingestor, metrics, logger, options });
+    const conn = new StreamConnection(socket, ictx, peer, { ingestor, metrics, logger, options, budget });
     connections.add(conn);
     socket.once('close', () => connections.delete(conn));
   };

@@ -2,15 +2,20 @@
  * One syslog TCP or TLS connection: framing, batching, and backpressure.
  *
  * Design note: syslog has no acknowledgements, so the only way to say "slow
- * down" is TCP flow control. A connection keeps at most `maxInFlightRecords`
- * on their way into the store (two store commits' worth, so that even a single
- * connection keeps the store busy while the next commit is parsed); while
- * that many are pending, or while a batch refused by the queue (full, rate
- * limited, store unavailable) waits to be retried, the socket is paused. The kernel's receive buffer then fills, the
- * window closes and the sender's own queue (rsyslog's action queue,
- * syslog-ng's disk buffer) holds the rest. A refused batch is retried with
- * backoff, never dropped while the server runs. A broken octet-counting
- * stream cannot be resynchronised and is closed after what it sent before the
+ * down" is TCP flow control. A connection stops reading (pauses its socket)
+ * while
+ *  - it has `maxInFlightRecords` on their way into the store (two store
+ *    commits' worth, so even a single connection keeps the store busy while
+ *    its next commit is parsed),
+ *  - all syslog connections together hold the shared InFlightBudget (half the
+ *    queue's bounds, so in normal operation the queue never has to refuse TCP
+ *    syslog), or
+ *  - a batch the queue refused anyway (full, rate limited, store unavailable)
+ *    waits to be retried with backoff.
+ * The kernel's receive buffer then fills, the window closes, and the sender's
+ * own queue (rsyslog's action queue, syslog-ng's disk buffer) holds the rest;
+ * nothing received is dropped while the server runs. A broken octet-counting
+ * stream cannot be resynchronised: it is closed once what it sent before the
  * damage is stored.
  */
 import type { Socket } from 'node:net';
@@ -40,6 +45,48 @@ export interface StreamDeps {
   metrics: Metrics;
   logger: Logger;
   options: StreamOptions;
+  budget: InFlightBudget;
+}
+
+/** Records and bytes all connections have on their way into the store, with the connections waiting for room. */
+export class InFlightBudget {
+  private records = 0;
+  private bytes = 0;
+  private readonly maxRecords: number;
+  private readonly maxBytes: number;
+  private readonly waiting = new Set<() => void>();
+
+  constructor(maxRecords: number, maxBytes: number) {
+    this.maxRecords = maxRecords;
+    this.maxBytes = maxBytes;
+  }
+
+  get exhausted(): boolean {
+    return this.records >= this.maxRecords || this.bytes >= this.maxBytes;
+  }
+
+  take(records: number, bytes: number): void {
+    this.records += records;
+    this.bytes += bytes;
+  }
+
+  release(records: number, bytes: number): void {
+    this.records -= records;
+    this.bytes -= bytes;
+    if (this.exhausted || this.waiting.size === 0) return;
+    const woken = [...this.waiting];
+    this.waiting.clear();
+    for (const wake of woken) wake();
+  }
+
+  /** Calls `wake` once when room frees up. */
+  wait(wake: () => void): void {
+    this.waiting.add(wake);
+  }
+
+  forget(wake: () => void): void {
+    this.waiting.delete(wake);
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -52,6 +99,7 @@ export class StreamConnection {
   private readonly batcher: RecordBatcher;
   private readonly peer: string;
   private readonly pending = new Set<Promise<void>>();
+  private readonly wake = () => this.resumeIfIdle();
   private inFlightRecords = 0;
   private retrying = 0;
   private now = 0n;
@@ -126,19 +174,24 @@ export class StreamConnection {
   }
 
   private closeWhenStored(): void {
-    if (this.ended && this.pending.size === 0) this.socket.destroy();
+    if (!this.ended || this.pending.size > 0) return;
+    this.deps.budget.forget(this.wake);
+    this.socket.destroy();
   }
 
   private store(records: LogRecord[], bytes: number): void {
+    const { budget, options } = this.deps;
     const done = this.submit(records, bytes).finally(() => {
       this.pending.delete(done);
       this.inFlightRecords -= records.length;
+      budget.release(records.length, bytes);
       this.resumeIfIdle();
       this.closeWhenStored();
     });
     this.pending.add(done);
     this.inFlightRecords += records.length;
-    if (this.inFlightRecords >= this.deps.options.maxInFlightRecords) this.socket.pause();
+    budget.take(records.length, bytes);
+    if (this.inFlightRecords >= options.maxInFlightRecords || budget.exhausted) this.socket.pause();
   }
 
   private async submit(records: LogRecord[], bytes: number): Promise<void> {
@@ -163,7 +216,10 @@ export class StreamConnection {
     }
   }
 
+  /** Reads again unless one of the reasons to wait still holds; a full shared budget wakes this later. */
   private resumeIfIdle(): void {
-    if (!this.ended && this.retrying === 0 && this.inFlightRecords < this.deps.options.maxInFlightRecords) this.socket.resume();
+    if (this.ended || this.retrying > 0 || this.inFlightRecords >= this.deps.options.maxInFlightRecords) return;
+    if (this.deps.budget.exhausted) this.deps.budget.wait(this.wake);
+    else this.socket.resume();
   }
 }
