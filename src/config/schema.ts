@@ -238,7 +238,7 @@ export const configSchema = z.strictObject({
           tenant: tenantName().nullable().default(null).describe('Tenant of everything received without a mapped client certificate (syslog has no credentials). Required in token mode and on non-loopback listeners; otherwise auth.open_tenant.'),
           os: z.enum(OS_VALUES).default('linux').describe('`os` of the records (syslog does not say).'),
           max_message_bytes: byteSize().nullable().default(null).describe('Largest message; null = ingest.max_line_bytes. Longer ones follow ingest.oversize_action.'),
-          max_connections: z.number().int().positive().default(1000).describe('Open TCP/TLS connections per listener, at most; more are closed at once.'),
+          max_connections: z.number().int().positive().default(1024).describe('Open TCP/TLS connections per listener, at most; more are closed at once.'),
           idle_timeout: duration().prefault('1h').describe('A TCP/TLS connection silent this long is closed; 0 never.'),
           batch_records: z.number().int().positive().default(2000).describe('A connection\'s (or the UDP listener\'s) records are stored in batches of this many...'),
           batch_linger_ms: z.number().int().min(0).default(200).describe('...or this many milliseconds after the first one.'),

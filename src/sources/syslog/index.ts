@@ -17,7 +17,7 @@ import { ConfigError } from '../../config/load.ts';
 import type { CairnConfig } from '../../config/schema.ts';
 import { isLoopback, splitHostPort } from '../../server/server.ts';
 import { sources, type Source, type SourceContext } from '../source.ts';
-import type { IngestContext } from '../ingestor.ts';
+import { UNKNOWN_TENANT, type IngestContext } from '../ingestor.ts';
 import { peerAddress } from './batch.ts';
 import { InFlightBudget, StreamConnection, type StreamOptions } from './stream.ts';
 import { UdpListener } from './udp.ts';
@@ -26,8 +26,6 @@ import { tenantForCertificate } from './tls.ts';
 const SOURCE = 'syslog';
 /** A TLS handshake must finish in this time; a client stalling it only holds one connection slot meanwhile. */
 const HANDSHAKE_TIMEOUT_MS = 30_000;
-/** Tenant label of counts made before a connection has a tenant (a failed TLS handshake). */
-const NO_TENANT = '-';
 
 type Transport = 'udp' | 'tcp' | 'tls';
 type SyslogConfig = CairnConfig['sources']['syslog'];
@@ -151,7 +149,7 @@ export function createSyslogSource(ctx: SourceContext): Source {
             const mapped = verify ? tenantForCertificate(socket.getPeerCertificate(), cfg.client_cert_tenants) : undefined;
             const tenant = mapped ?? fallback;
             if (tenant === null) {
-              ingestor.reject({ source: SOURCE, tenant: NO_TENANT }, 'unauthorized');
+              ingestor.reject({ source: SOURCE, tenant: UNKNOWN_TENANT }, 'unauthorized');
               logger.warn({ peer: socket.remoteAddress, subject: socket.getPeerCertificate().subject }, 'syslog: client certificate maps to no tenant (client_cert_tenants)');
               socket.destroy();
               return;
@@ -160,10 +158,10 @@ export function createSyslogSource(ctx: SourceContext): Source {
           },
         );
         server.on('tlsClientError', (err) => {
-          ingestor.reject({ source: SOURCE, tenant: NO_TENANT }, 'tls_handshake');
+          ingestor.reject({ source: SOURCE, tenant: UNKNOWN_TENANT }, 'tls_handshake');
           logger.debug({ err: err.message }, 'syslog: TLS handshake failed');
         });
-        track(server, 'tls', fallback ?? NO_TENANT);
+        track(server, 'tls', fallback ?? UNKNOWN_TENANT);
         await listen(server, 'tls', cfg.tls);
         logger.info({ transport: 'tls', address: server.address(), clientCertificates: verify }, 'syslog listener started');
       }
