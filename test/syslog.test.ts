@@ -155,6 +155,23 @@ describe('syslog limits and backpressure', () => {
     }
   });
 
+  test('TCP: many connections share the in-flight budget: they wait for room instead of meeting a full queue', async () => {
+    const port = await freePort();
+    const s = await startTestServer({
+      // Budget 1000 records; 6 connections can pass it by at most two batches each (one full, one lingering): 1480 < 2000.
+      queue: { max_records: 2000 },
+      sources: { syslog: { tcp: `127.0.0.1:${port}`, batch_records: 40, batch_linger_ms: 5, idle_timeout: '1s' } },
+    });
+    try {
+      const senders = Array.from({ length: 6 }, (_, c) => sendTcp(port, Array.from({ length: 20_000 }, (_, i) => `<13>budget c${c} line ${i}\n`).join('')));
+      await Promise.all(senders);
+      await waitFor('120000 records', async () => (await metric(s.url, 'log_processed_total', { source: 'syslog' })) === 120_000, 60_000);
+      assert.equal(await metric(s.url, 'log_errors_total', { reason: 'queue_full' }), 0, 'the queue never had to refuse');
+    } finally {
+      await s.stop();
+    }
+  });
+
   test('UDP: batches the full queue refuses are dropped and counted; the listener goes on', async () => {
     const port = await freePort();
     const s = await startTestServer({

@@ -3,6 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SyslogFramer, type FramerOptions } from './framing.ts';
 
+function octetCounted(messages: string[]): Buffer {
+  return Buffer.from(messages.map((m) => `${Buffer.byteLength(m)} ${m}`).join(''));
+}
+
 interface Seen {
   frames: string[];
   truncated: boolean[];
@@ -109,7 +113,33 @@ test('broken octet counting stops the stream with a reason', () => {
     f.end();
     assert.equal(seen.errors.length, 1, data);
     assert.match(seen.errors[0]!, reason);
-    assert.equal(f.push(Buffer.from('5 <13>c')), false, 'nothing is read after the error');
+    const before = seen.frames.length;
+    f.push(Buffer.from('5 <13>c'));
+    assert.equal(seen.frames.length, before, 'nothing is read after the error');
+  }
+});
+
+test('a sink that asks to stop gets no more frames; the rest is read when pushed again', () => {
+  for (const data of ['<13>a\n<13>b\n<13>c\n', octetCounted(['<13>a', '<13>b', '<13>c']).toString()]) {
+    const frames: string[] = [];
+    const f = new SyslogFramer(
+      {
+        frame: (b) => {
+          frames.push(b.toString());
+          return false;
+        },
+        oversize: () => undefined,
+        error: (r) => assert.fail(r),
+      },
+      { maxBytes: 64, oversize: 'reject' },
+    );
+    let rest = Buffer.from(data);
+    while (rest.length > 0) {
+      const read = f.push(rest);
+      assert.ok(read > 0 && read <= rest.length);
+      rest = rest.subarray(read);
+    }
+    assert.deepEqual(frames, ['<13>a', '<13>b', '<13>c'], data);
   }
 });
 

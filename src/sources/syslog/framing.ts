@@ -14,8 +14,12 @@
  */
 
 export interface FrameSink {
-  /** A complete message (without framing). `truncated` when it was cut at maxBytes. */
-  frame(bytes: Buffer, truncated: boolean): void;
+  /**
+   * A complete message (without framing). `truncated` when it was cut at
+   * maxBytes. Returning false asks for no more frames for now: `push` stops
+   * after this one and says how far it read.
+   */
+  frame(bytes: Buffer, truncated: boolean): boolean | void;
   /** A message longer than maxBytes was dropped (oversize action "reject"). */
   oversize(bytes: number): void;
   /** The stream is not valid framing; nothing more will be read. */
@@ -51,6 +55,8 @@ export class SyslogFramer {
   /** Newline framing: the current line passed maxBytes and is being skipped to its LF. */
   private discarding = false;
   private discarded = 0;
+  /** The sink asked to stop after its last frame. */
+  private stopped = false;
 
   constructor(sink: FrameSink, options: FramerOptions) {
     this.sink = sink;
@@ -58,19 +64,23 @@ export class SyslogFramer {
     this.truncate = options.oversize === 'truncate';
   }
 
-  /** Feeds bytes; returns false once the stream is broken (the connection should close). */
-  push(chunk: Buffer): boolean {
-    if (this.failed) return false;
+  /**
+   * Feeds bytes; returns how many were read: all of them, unless the sink
+   * asked to stop, and then the rest is to be pushed again later. After a
+   * framing error everything is taken and ignored.
+   */
+  push(chunk: Buffer): number {
+    if (this.failed) return chunk.length;
+    this.stopped = false;
     let i = 0;
     if (this.framing === undefined) {
       while (i < chunk.length && isFiller(chunk[i]!)) i++;
-      if (i === chunk.length) return true;
+      if (i === chunk.length) return i;
       const c = chunk[i]!;
       this.framing = c >= 49 && c <= 57 ? 'octet-counting' : 'newline';
     }
-    if (this.framing === 'newline') this.pushLines(chunk, i);
-    else this.pushCounted(chunk, i);
-    return !this.failed;
+    const read = this.framing === 'newline' ? this.pushLines(chunk, i) : this.pushCounted(chunk, i);
+    return this.failed ? chunk.length : read;
   }
 
   /** The peer closed: a last line without LF is still a message; a counted frame cut short is not. */
@@ -85,9 +95,9 @@ export class SyslogFramer {
     this.reset();
   }
 
-  private pushLines(chunk: Buffer, i: number): void {
+  private pushLines(chunk: Buffer, i: number): number {
     const n = chunk.length;
-    while (i < n) {
+    while (i < n && !this.stopped) {
       const nl = chunk.indexOf(LF, i);
       const end = nl === -1 ? n : nl;
       if (this.discarding) {
@@ -111,8 +121,9 @@ export class SyslogFramer {
           this.emitGathered(false);
         }
       }
-      i = end + 1;
+      i = Math.min(end + 1, n);
     }
+    return i;
   }
 
   /** The skipped line ended: it is reported with its full length (a truncated one was already handed out). */
@@ -127,20 +138,24 @@ export class SyslogFramer {
     while (end > 0 && (line[end - 1] === 13 || line[end - 1] === 0)) end--;
     if (end === 0) return;
     if (end > this.maxBytes) {
-      if (this.truncate) this.sink.frame(line.subarray(0, this.maxBytes), true);
+      if (this.truncate) this.hand(line.subarray(0, this.maxBytes), true);
       else this.sink.oversize(end);
       return;
     }
-    this.sink.frame(end === line.length ? line : line.subarray(0, end), false);
+    this.hand(end === line.length ? line : line.subarray(0, end), false);
   }
 
-  private pushCounted(chunk: Buffer, i: number): void {
+  private hand(frame: Buffer, truncated: boolean): void {
+    if (this.sink.frame(frame, truncated) === false) this.stopped = true;
+  }
+
+  private pushCounted(chunk: Buffer, i: number): number {
     const n = chunk.length;
-    while (i < n) {
+    while (i < n && !this.stopped) {
       if (!this.inBody) {
         const c = chunk[i]!;
         if (c >= 48 && c <= 57 && !(this.lengthDigits === 0 && c === 48)) {
-          if (++this.lengthDigits > MAX_LENGTH_DIGITS) return this.fail(`MSG-LEN has more than ${MAX_LENGTH_DIGITS} digits`);
+          if (++this.lengthDigits > MAX_LENGTH_DIGITS) return this.fail(`MSG-LEN has more than ${MAX_LENGTH_DIGITS} digits`, n);
           this.length = this.length * 10 + (c - 48);
           i++;
           continue;
@@ -150,7 +165,7 @@ export class SyslogFramer {
           continue;
         }
         if (c !== 32 || this.lengthDigits === 0) {
-          return this.fail(`expected an octet count ("LEN SP MSG") at a frame start, got byte 0x${c.toString(16).padStart(2, '0')}`);
+          return this.fail(`expected an octet count ("LEN SP MSG") at a frame start, got byte 0x${c.toString(16).padStart(2, '0')}`, n);
         }
         i++;
         this.inBody = true;
@@ -162,7 +177,7 @@ export class SyslogFramer {
       const offset = this.length - this.remaining;
       const keep = Math.max(0, Math.min(take, (this.length > this.maxBytes && !this.truncate ? 0 : this.maxBytes) - offset));
       if (keep > 0) {
-        if (this.gathered === 0 && keep === this.length) this.sink.frame(chunk.subarray(i, i + keep), false);
+        if (this.gathered === 0 && keep === this.length) this.hand(chunk.subarray(i, i + keep), false);
         else this.gather(chunk.subarray(i, i + keep));
       }
       this.remaining -= take;
@@ -172,6 +187,7 @@ export class SyslogFramer {
         this.reset();
       }
     }
+    return i;
   }
 
   private gather(part: Buffer): void {
@@ -191,7 +207,7 @@ export class SyslogFramer {
     }
     this.parts = [];
     this.gathered = 0;
-    if (all.length > 0) this.sink.frame(all, truncated);
+    if (all.length > 0) this.hand(all, truncated);
   }
 
   private reset(): void {
@@ -203,10 +219,11 @@ export class SyslogFramer {
     this.remaining = 0;
   }
 
-  private fail(reason: string): void {
+  private fail(reason: string, consumed = 0): number {
     this.failed = true;
     this.reset();
     this.sink.error(reason);
+    return consumed;
   }
 }
 

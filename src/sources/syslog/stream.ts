@@ -8,7 +8,8 @@
  *    commits' worth, so even a single connection keeps the store busy while
  *    its next commit is parsed),
  *  - all syslog connections together hold the shared InFlightBudget (half the
- *    queue's bounds, so in normal operation the queue never has to refuse TCP
+ *    queue's bounds; a connection passes it by at most two batches, so unless
+ *    very many connections are busy at once the queue never has to refuse TCP
  *    syslog), or
  *  - a batch the queue refused anyway (full, rate limited, store unavailable)
  *    waits to be retried with backoff.
@@ -116,7 +117,11 @@ export class StreamConnection {
     this.batcher = new RecordBatcher(ingestor, deps.metrics, ctx, options, (records, bytes) => this.store(records, bytes));
     this.framer = new SyslogFramer(
       {
-        frame: (bytes, truncated) => this.batcher.add(bytes, truncated, this.now, this.peer),
+        // Once the socket is paused, the rest of the chunk waits with it (see the 'data' handler).
+        frame: (bytes, truncated) => {
+          this.batcher.add(bytes, truncated, this.now, this.peer);
+          return !socket.isPaused();
+        },
         oversize: () => ingestor.reject(ctx, 'line_too_long'),
         error: (reason) => {
           ingestor.reject(ctx, 'framing_error');
@@ -127,9 +132,11 @@ export class StreamConnection {
       { maxBytes: options.maxMessageBytes, oversize: options.oversize },
     );
     socket.on('data', (chunk: Buffer) => {
-      ingestor.received(ctx, chunk.length);
       this.now = nowNs();
-      this.framer.push(chunk);
+      const read = this.framer.push(chunk);
+      ingestor.received(ctx, read);
+      // Backpressure took hold mid-chunk: the unread part goes back to the socket's buffer until it resumes.
+      if (read < chunk.length && !this.ended) socket.unshift(chunk.subarray(read));
     });
     socket.on('end', () => {
       this.framer.end();
@@ -142,8 +149,8 @@ export class StreamConnection {
     });
     if (options.idleTimeoutMs > 0) {
       socket.setTimeout(options.idleTimeoutMs, () => {
-        // Quiet because this side stopped reading is not idle.
-        if (this.pending.size > 0 || this.retrying > 0) socket.setTimeout(options.idleTimeoutMs);
+        // Quiet because this side stopped reading (backpressure) is not idle.
+        if (socket.isPaused() || this.pending.size > 0 || this.retrying > 0) socket.setTimeout(options.idleTimeoutMs);
         else {
           deps.logger.debug({ peer }, 'syslog: idle connection closed');
           this.framer.end();
