@@ -1,7 +1,9 @@
 /** The syslog source end to end over real UDP, TCP and TLS sockets: mapping, tenants, limits, backpressure, shutdown. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { TokenStore } from '../src/auth/tokens.ts';
 import { freePort, startChildServer, startTestServer, tempDir, type TestServer } from './helpers/server.ts';
 import { issue, makeCertificates, type CertFiles } from './helpers/certs.ts';
@@ -273,6 +275,27 @@ describe('syslog tenants', () => {
     } finally {
       await child.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('syslog on IPv6', () => {
+  test('UDP and TCP listeners on [::1]; the sender address is the host of messages without one', async () => {
+    const port = await freePort();
+    const s = await startTestServer({ sources: { syslog: { udp: `[::1]:${port}`, tcp: `[::1]:${port}`, batch_linger_ms: 10 } } });
+    try {
+      const udp = createSocket('udp6');
+      await new Promise<void>((r, j) => udp.send('<13>ipv6-udp hello', port, '::1', (err) => (err ? j(err) : r())));
+      udp.close();
+      await new Promise<void>((r) => {
+        const c = connect(port, '::1', () => c.end('<13>ipv6-tcp hello\n'));
+        c.resume();
+        c.once('close', () => r());
+      });
+      const got = await records(s.url, 'ipv6-udp OR ipv6-tcp', 2);
+      assert.ok(got.every((r) => r.host === '::1'), JSON.stringify(got.map((r) => r.host)));
+    } finally {
+      await s.stop();
     }
   });
 });
