@@ -160,7 +160,7 @@ describe('syslog limits and backpressure', () => {
   test('TCP: many connections share the in-flight budget: they wait for room instead of meeting a full queue', async () => {
     const port = await freePort();
     const s = await startTestServer({
-      // Budget 1000 records; 6 connections can pass it by at most two batches each (one full, one lingering): 1480 < 2000.
+      // Budget 500 records (a quarter of the queue); 6 connections pass it by at most two batches each (one full, one lingering): 980 < 2000.
       queue: { max_records: 2000 },
       sources: { syslog: { tcp: `127.0.0.1:${port}`, batch_records: 40, batch_linger_ms: 5, idle_timeout: '1s' } },
     });

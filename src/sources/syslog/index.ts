@@ -70,10 +70,9 @@ export function createSyslogSource(ctx: SourceContext): Source {
     maxMessageBytes: cfg.max_message_bytes ?? config.ingest.max_line_bytes,
     oversize: config.ingest.oversize_action,
     idleTimeoutMs: cfg.idle_timeout,
-    maxInFlightRecords: 2 * Math.max(config.queue.batch_records, cfg.batch_records),
   };
-  // Half the queue's bounds: room stays for other sources, and TCP syslog waits instead of being refused.
-  const budget = new InFlightBudget(Math.max(1, Math.floor(config.queue.max_records / 2)), Math.max(1, Math.floor(config.queue.max_bytes / 2)));
+  // A quarter of the queue's bounds: room stays for other sources, and TCP syslog waits instead of being refused.
+  const budget = new InFlightBudget(Math.max(1, Math.floor(config.queue.max_records / 4)), Math.max(1, Math.floor(config.queue.max_bytes / 4)));
   const connections = new Set<StreamConnection>();
   const servers: Server[] = [];
   let udp: UdpListener | null = null;

@@ -3,16 +3,12 @@
  *
  * Design note: syslog has no acknowledgements, so the only way to say "slow
  * down" is TCP flow control. A connection stops reading (pauses its socket)
- * while
- *  - it has `maxInFlightRecords` on their way into the store (two store
- *    commits' worth, so even a single connection keeps the store busy while
- *    its next commit is parsed),
- *  - all syslog connections together hold the shared InFlightBudget (half the
- *    queue's bounds; a connection passes it by at most two batches, so unless
- *    very many connections are busy at once the queue never has to refuse TCP
- *    syslog), or
- *  - a batch the queue refused anyway (full, rate limited, store unavailable)
- *    waits to be retried with backoff.
+ * while all syslog connections together hold the shared InFlightBudget (a
+ * quarter of the queue's bounds: about one store commit, like the HTTP path's
+ * concurrent requests; a connection passes it by at most two batches, so
+ * unless very many connections are busy at once the queue never has to
+ * refuse TCP syslog), and while a batch the queue refused anyway (full, rate
+ * limited, store unavailable) waits to be retried with backoff.
  * The kernel's receive buffer then fills, the window closes, and the sender's
  * own queue (rsyslog's action queue, syslog-ng's disk buffer) holds the rest;
  * nothing received is dropped while the server runs. A broken octet-counting
@@ -37,8 +33,6 @@ export interface StreamOptions extends BatchOptions {
   maxMessageBytes: number;
   oversize: 'reject' | 'truncate';
   idleTimeoutMs: number;
-  /** Records of one connection on their way to the store before it stops reading. */
-  maxInFlightRecords: number;
 }
 
 export interface StreamDeps {
@@ -101,7 +95,6 @@ export class StreamConnection {
   private readonly peer: string;
   private readonly pending = new Set<Promise<void>>();
   private readonly wake = () => this.resumeIfIdle();
-  private inFlightRecords = 0;
   private retrying = 0;
   private now = 0n;
   private ended = false;
@@ -187,18 +180,16 @@ export class StreamConnection {
   }
 
   private store(records: LogRecord[], bytes: number): void {
-    const { budget, options } = this.deps;
+    const { budget } = this.deps;
     const done = this.submit(records, bytes).finally(() => {
       this.pending.delete(done);
-      this.inFlightRecords -= records.length;
       budget.release(records.length, bytes);
       this.resumeIfIdle();
       this.closeWhenStored();
     });
     this.pending.add(done);
-    this.inFlightRecords += records.length;
     budget.take(records.length, bytes);
-    if (this.inFlightRecords >= options.maxInFlightRecords || budget.exhausted) this.socket.pause();
+    if (budget.exhausted) this.socket.pause();
   }
 
   private async submit(records: LogRecord[], bytes: number): Promise<void> {
@@ -225,7 +216,7 @@ export class StreamConnection {
 
   /** Reads again unless one of the reasons to wait still holds; a full shared budget wakes this later. */
   private resumeIfIdle(): void {
-    if (this.ended || this.retrying > 0 || this.inFlightRecords >= this.deps.options.maxInFlightRecords) return;
+    if (this.ended || this.retrying > 0) return;
     if (this.deps.budget.exhausted) this.deps.budget.wait(this.wake);
     else this.socket.resume();
   }

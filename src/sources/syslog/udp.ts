@@ -23,7 +23,7 @@ export interface UdpDeps {
   ingestor: Ingestor;
   metrics: Metrics;
   logger: Logger;
-  options: Omit<StreamOptions, 'idleTimeoutMs' | 'maxInFlightRecords'> & { receiveBuffer: number };
+  options: Omit<StreamOptions, 'idleTimeoutMs'> & { receiveBuffer: number };
 }
 
 export class UdpListener {
