@@ -1,9 +1,9 @@
 /**
  * `npm run bench:syslog`: syslog TCP lines/s into the store. Loghub lines go
  * from this process over N parallel TCP connections to a real `cairn server`
- * child process, once with octet counting (RFC 5424 messages with structured
- * data, as rsyslog's RSYSLOG_SyslogProtocol23Format or syslog-ng's syslog()
- * driver send them) and once with newline framing (RFC 3164, rsyslog's
+ * child process, once with octet counting (RFC 5424 messages with the
+ * structured data `logger` adds, as rsyslog's RSYSLOG_SyslogProtocol23Format
+ * or syslog-ng's syslog() driver send them) and once with newline framing (RFC 3164, rsyslog's
  * traditional forwarding). Syslog has no acknowledgements, so "stored" is read
  * from the server: the clock stops when log_processed_total{source="syslog"}
  * on /metrics reaches the number of lines sent. Server CPU seconds per line are
@@ -58,7 +58,7 @@ function generate(framing: Framing): { streams: Buffer[]; wireBytes: number; raw
     const at = new Date(startMs + Math.floor((i / LINES) * 3_600_000));
     let frame: string;
     if (framing === 'octet-counting') {
-      const msg = `<${pri}>1 ${at.toISOString()} ${host} ${app} ${1000 + (i % 5000)} - [meta sequenceId="${i}"] ${line}`;
+      const msg = `<${pri}>1 ${at.toISOString()} ${host} ${app} ${1000 + (i % 5000)} - [timeQuality tzKnown="1" isSynced="1"] ${line}`;
       frame = `${Buffer.byteLength(msg)} ${msg}`;
     } else {
       const stamp = `${MONTHS[at.getMonth()]} ${String(at.getDate()).padStart(2, ' ')} ${at.toTimeString().slice(0, 8)}`;
