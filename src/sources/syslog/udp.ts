@@ -52,6 +52,7 @@ export class UdpListener {
     });
     this.socket.on('message', (datagram, rinfo) => {
       ingestor.received(ctx, datagram.length);
+      if (datagram.length === 0) return;
       let frame = datagram;
       let truncated = false;
       if (datagram.length > options.maxMessageBytes) {
