@@ -102,11 +102,11 @@ describe('syslog over UDP and TCP (open local mode)', () => {
   test('metrics: bytes received, stored records, open connections', async () => {
     const bytesBefore = await metric(s.url, 'log_received_bytes_total', { source: 'syslog' });
     const sock = await tcpConnect(port);
-    await waitFor('the connection gauge', async () => (await metric(s.url, 'source_connections', { source: 'syslog', transport: 'tcp' })) === 1);
+    await waitFor('the connection gauge', async () => (await metric(s.url, 'source_connections', { source: 'syslog' })) === 1);
     const line = '<13>metrics-line one\n';
     sock.end(line);
     await records(s.url, 'metrics-line', 1);
-    await waitFor('the gauge to drop', async () => (await metric(s.url, 'source_connections', { source: 'syslog', transport: 'tcp' })) === 0);
+    await waitFor('the gauge to drop', async () => (await metric(s.url, 'source_connections', { source: 'syslog' })) === 0);
     assert.equal((await metric(s.url, 'log_received_bytes_total', { source: 'syslog' })) - bytesBefore, line.length);
     assert.ok((await metric(s.url, 'log_processed_total', { source: 'syslog', tenant: 'default' })) > 10);
   });
@@ -201,7 +201,7 @@ describe('syslog limits and backpressure', () => {
     try {
       const a = await tcpConnect(port);
       const b = await tcpConnect(port);
-      await waitFor('two connections', async () => (await metric(s.url, 'source_connections', { transport: 'tcp' })) === 2);
+      await waitFor('two connections', async () => (await metric(s.url, 'source_connections', { source: 'syslog' })) === 2);
       const c = await tcpConnect(port);
       await new Promise((r) => c.once('close', r));
       assert.equal(await metric(s.url, 'log_errors_total', { reason: 'too_many_connections' }), 1);

@@ -17,8 +17,6 @@ export interface Metrics {
   clamped: Counter<'source' | 'tenant'>;
   /** Records stored whole as their message because they did not parse, by source and tenant. */
   unparsed: Counter<'source' | 'tenant'>;
-  /** Open connections of socket-based sources, by source and transport. */
-  connections: Gauge<'source' | 'transport'>;
   /** Datagrams the kernel dropped on a UDP listener's socket (its receive buffer was full). */
   udpKernelDrops: Gauge<'source'>;
   commitSeconds: Histogram<never>;
@@ -83,12 +81,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'log_unparsed_total',
       help: 'Records that did not parse and were stored whole as their message, with attrs.parse_error.',
       labelNames: ['source', 'tenant'],
-      registers,
-    }),
-    connections: new Gauge({
-      name: 'source_connections',
-      help: 'Open connections of socket-based sources (syslog TCP/TLS, ...).',
-      labelNames: ['source', 'transport'],
       registers,
     }),
     udpKernelDrops: new Gauge({

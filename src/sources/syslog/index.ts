@@ -89,8 +89,8 @@ export function createSyslogSource(ctx: SourceContext): Source {
   const track = (server: Server, transport: 'tcp' | 'tls', tenantLabel: string) => {
     server.maxConnections = cfg.max_connections;
     server.on('connection', (socket: Socket) => {
-      metrics.connections.inc({ source: SOURCE, transport });
-      socket.once('close', () => metrics.connections.dec({ source: SOURCE, transport }));
+      metrics.sourceConnections.inc({ source: SOURCE });
+      socket.once('close', () => metrics.sourceConnections.dec({ source: SOURCE }));
     });
     server.on('drop', () => ingestor.reject({ source: SOURCE, tenant: tenantLabel }, 'too_many_connections'));
     servers.push(server);
