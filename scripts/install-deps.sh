@@ -4,7 +4,7 @@
 # what is already installed is skipped. CI calls it from .ci/run.
 set -euo pipefail
 
-# Debian packages the integration suites need (program to check → package).
+# Debian packages the integration suites need (program or file to check → package).
 declare -A APT_PACKAGES=(
   [logger]=bsdutils
   [openssl]=openssl
@@ -13,11 +13,14 @@ declare -A APT_PACKAGES=(
   [/lib/systemd/systemd-journal-upload]=systemd-journal-remote
   # a network namespace without network (test/integration/geoip-offline.test.ts)
   [unshare]=util-linux
+  # rsyslogd and its TLS driver (test/integration/syslog.test.ts)
+  [rsyslogd]=rsyslog
+  [/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so]=rsyslog-gnutls
 )
 
 missing=()
 for program in "${!APT_PACKAGES[@]}"; do
-  command -v "$program" >/dev/null 2>&1 || [ -x "$program" ] || missing+=("${APT_PACKAGES[$program]}")
+  command -v "$program" >/dev/null 2>&1 || [ -e "$program" ] || missing+=("${APT_PACKAGES[$program]}")
 done
 
 if [ ${#missing[@]} -gt 0 ]; then

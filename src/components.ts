@@ -5,6 +5,7 @@ import './sources/http/index.ts';
 import './sources/grpc/index.ts';
 import './sources/otlp/index.ts';
 import './sources/agent/index.ts';
+import './sources/syslog/index.ts';
 import './pipeline/templates/index.ts';
 import './sources/forward/index.ts';
 import './sources/loki/index.ts';

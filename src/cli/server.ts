@@ -11,12 +11,15 @@ const HELP = `usage: cairn server [options]
 Runs Cairn on the embedded store (DuckDB + Parquet under the data directory).
 
 options:
-  --listen HOST:PORT   where the API and UI listen (server.listen, default 127.0.0.1:7480)
-  --data DIR           data directory (server.data_dir, default ./data)
-  --grpc-listen H:P    gRPC listener for OTLP/gRPC and agents (sources.grpc.listen, default off)
-  --forward-listen H:P Fluentd forward protocol listener (sources.forward.listen, e.g. 0.0.0.0:24224; default off)
-  --config FILE        YAML configuration file (cairn.yaml)
-  -h, --help           show this help
+  --listen HOST:PORT      where the API and UI listen (server.listen, default 127.0.0.1:7480)
+  --data DIR              data directory (server.data_dir, default ./data)
+  --grpc-listen H:P       gRPC listener for OTLP/gRPC and agents (sources.grpc.listen, default off)
+  --forward-listen H:P    Fluentd forward protocol listener (sources.forward.listen, e.g. 0.0.0.0:24224; default off)
+  --syslog-udp HOST:PORT  syslog over UDP (sources.syslog.udp; port 514 needs root or CAP_NET_BIND_SERVICE)
+  --syslog-tcp HOST:PORT  syslog over TCP, newline or octet-counted (sources.syslog.tcp)
+  --syslog-tls HOST:PORT  syslog over TLS, RFC 5425 (sources.syslog.tls; needs sources.syslog.tls_cert/tls_key)
+  --config FILE           YAML configuration file (cairn.yaml)
+  -h, --help              show this help
 
 Settings come from defaults < the config file < CAIRN_SECTION__KEY environment
 variables (CAIRN_SERVER__LISTEN=0.0.0.0:7480) < these flags. On a loopback
@@ -28,6 +31,9 @@ const FLAG_PATHS: Record<string, string> = {
   data: 'server.data_dir',
   'grpc-listen': 'sources.grpc.listen',
   'forward-listen': 'sources.forward.listen',
+  'syslog-udp': 'sources.syslog.udp',
+  'syslog-tcp': 'sources.syslog.tcp',
+  'syslog-tls': 'sources.syslog.tls',
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseByteSize, parseDurationMs } from '../util/duration.ts';
+import { OS_VALUES } from '../record/record.ts';
 
 export const duration = (what = 'a duration such as 500ms, 30s, 5m, 1h, 7d') =>
   z.union([z.string(), z.number()]).meta({ format: 'duration' }).transform((value, ctx) => {
@@ -225,6 +226,26 @@ export const configSchema = z.strictObject({
           }
         })
         .describe('systemd-journal-upload target (the systemd-journal-remote protocol): docs/protocols/journald-upload.md.'),
+      syslog: z
+        .strictObject({
+          udp: hostPort().nullable().default(null).describe('Syslog over UDP (RFC 5426): listen address, null = off. Ports below 1024 need root or CAP_NET_BIND_SERVICE.'),
+          tcp: hostPort().nullable().default(null).describe('Syslog over TCP, newline or octet-counted framing (RFC 6587): listen address, null = off.'),
+          tls: hostPort().nullable().default(null).describe('Syslog over TLS (RFC 5425; the registered port is 6514): listen address, null = off. Needs tls_cert and tls_key.'),
+          tls_cert: z.string().min(1).nullable().default(null).describe('PEM file: the TLS listener\'s certificate chain.'),
+          tls_key: z.string().min(1).nullable().default(null).describe('PEM file: the key of tls_cert.'),
+          tls_ca: z.string().min(1).nullable().default(null).describe('PEM CA bundle: when set, TLS clients must present a certificate it signed.'),
+          client_cert_tenants: z.record(z.string().min(1), tenantName()).default({}).describe('Client certificate name (a subjectAltName entry, else the subject CN) → tenant.'),
+          tenant: tenantName().nullable().default(null).describe('Tenant of everything received without a mapped client certificate (syslog has no credentials). Required in token mode and on non-loopback listeners; otherwise auth.open_tenant.'),
+          os: z.enum(OS_VALUES).default('linux').describe('`os` of the records (syslog does not say).'),
+          max_message_bytes: byteSize().nullable().default(null).describe('Largest message; null = ingest.max_line_bytes. Longer ones follow ingest.oversize_action.'),
+          max_connections: z.number().int().positive().default(1024).describe('Open TCP/TLS connections per listener, at most; more are closed at once.'),
+          idle_timeout: duration().prefault('1h').describe('A TCP/TLS connection silent this long is closed; 0 never.'),
+          batch_records: z.number().int().positive().default(2000).describe('A connection\'s (or the UDP listener\'s) records are stored in batches of this many...'),
+          batch_linger_ms: z.number().int().min(0).default(200).describe('...or this many milliseconds after the first one.'),
+          udp_receive_buffer: byteSize().prefault('4MiB').describe('SO_RCVBUF of the UDP socket: room for bursts (the kernel caps it at net.core.rmem_max).'),
+        })
+        .prefault({})
+        .describe('Syslog: RFC 3164 and RFC 5424 over UDP, TCP and TLS (see protocols/syslog.md).'),
     })
     .prefault({})
     .describe('Listeners and options of each ingest protocol (see docs/protocols/).'),

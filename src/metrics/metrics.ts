@@ -15,6 +15,10 @@ export interface Metrics {
   receivedBytes: Counter<'source' | 'tenant'>;
   /** Records whose timestamp was clamped, by source and tenant. */
   clamped: Counter<'source' | 'tenant'>;
+  /** Records stored whole as their message because they did not parse, by source and tenant. */
+  unparsed: Counter<'source' | 'tenant'>;
+  /** Datagrams the kernel dropped on a UDP listener's socket (its receive buffer was full). */
+  udpKernelDrops: Gauge<'source'>;
   commitSeconds: Histogram<never>;
   commitRecords: Histogram<never>;
   queueDepth: Gauge<never>;
@@ -71,6 +75,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'log_timestamps_clamped_total',
       help: 'Records whose timestamp was outside the accepted window and was replaced by the receipt time.',
       labelNames: ['source', 'tenant'],
+      registers,
+    }),
+    unparsed: new Counter({
+      name: 'log_unparsed_total',
+      help: 'Records that did not parse and were stored whole as their message, with attrs.parse_error.',
+      labelNames: ['source', 'tenant'],
+      registers,
+    }),
+    udpKernelDrops: new Gauge({
+      name: 'source_udp_kernel_drops',
+      help: 'Datagrams the kernel dropped on a UDP listener because its receive buffer was full (from /proc/net/udp).',
+      labelNames: ['source'],
       registers,
     }),
     commitSeconds: new Histogram({

@@ -15,6 +15,9 @@ export interface IngestContext {
   tenant: string;
 }
 
+/** The tenant label of refusals counted before a caller has a tenant (failed authentication, a refused connection). */
+export const UNKNOWN_TENANT = '-';
+
 /** Rejection reasons, as they appear in log_errors_total{reason}. */
 export type RejectReason =
   | 'invalid_json'

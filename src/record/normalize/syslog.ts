@@ -20,12 +20,14 @@ export interface SyslogMessage {
   appName?: string;
   procId?: string;
   msgId?: string;
-  /** RFC 5424 structured data: SD-ID → params. */
-  structuredData?: Record<string, Record<string, string>>;
+  /** RFC 5424 structured data: SD-ID → params (a repeated param name keeps every value). */
+  structuredData?: Record<string, Record<string, string | string[]>>;
   message: string;
   /** 3164 or 5424: which grammar parsed it. */
   protocol?: 'rfc3164' | 'rfc5424';
   raw?: string;
+  /** Why the text did not fully parse; what did not parse is kept in `message`. */
+  parseError?: string;
 }
 
 /** user and local0..7 carry applications' logs; the others are the system's own facilities. */
@@ -45,6 +47,7 @@ export function normalizeSyslog(
   if (msg.structuredData && Object.keys(msg.structuredData).length > 0) {
     attrs.sd = msg.structuredData as Record<string, JsonValue>;
   }
+  if (msg.parseError) attrs.parse_error = msg.parseError;
   return newRecord(
     {
       ts: msg.ts ?? nowNs,

@@ -90,5 +90,4 @@ export function authorizeCall(
   return { error: grpcStatus(result.denied === 'forbidden' ? Status.PERMISSION_DENIED : Status.UNAUTHENTICATED, message), reason: result.denied };
 }
 
-/** Who a refused caller is not known, so refusals before authentication are counted under this tenant label. */
-export const UNKNOWN_TENANT = '-';
+export { UNKNOWN_TENANT } from '../ingestor.ts';
