@@ -41,7 +41,8 @@ describe('query safety', () => {
     const body = await json(res);
     assert.equal(res.status, 503);
     assert.match(body.message, /300 ms time limit \(query\.timeout\)/);
-    assert.ok(performance.now() - started < 10_000);
+    // Not a speed test: only that the query ends instead of running for minutes.
+    assert.ok(performance.now() - started < 60_000);
     assert.equal(await cancelledCount(s.url, 'timeout'), 1);
   });
 

@@ -172,6 +172,8 @@ export class DuckDBEngine {
   /** Set after a fatal DuckDB error: every write fails until reopened. */
   private failure: Error | null = null;
   private readonly running = new Map<number, DuckDBConnection>();
+  /** Requests cancelled while in flight: one not yet running SQL must not start. */
+  private readonly cancelled = new Set<number>();
   /** DuckDB's buffer-manager memory, sampled every tick (for metrics). */
   private memoryBytes = 0;
   /** What the last query read, for tests and the bench: sources read and skipped by the trigram index. */
@@ -808,9 +810,13 @@ export class DuckDBEngine {
     const conn = await this.acquireConn();
     this.running.set(requestId, conn);
     try {
+      // A cancel that came before the SQL started (or raced its start) finds
+      // nothing to interrupt; it is honoured here instead.
+      if (this.cancelled.has(requestId)) throw new Error('INTERRUPT Error: query cancelled before it started');
       const params = new SqlParams();
       const sql = build(plan.sql, params);
       const reader = await conn.runAndReadAll(sql, params.values as DuckDBValue[], params.types.map((t) => DUCKDB_TYPES[t]));
+      if (this.cancelled.has(requestId)) throw new Error('INTERRUPT Error: query cancelled');
       return reader.getRows();
     } finally {
       this.running.delete(requestId);
@@ -820,9 +826,15 @@ export class DuckDBEngine {
     }
   }
 
-  /** Interrupts a running query (the caller went away or its time ran out). */
+  /** Interrupts a query request in flight (the caller went away or its time ran out). */
   cancel(requestId: number): void {
+    this.cancelled.add(requestId);
     this.running.get(requestId)?.interrupt();
+  }
+
+  /** The request is over: forget that it was cancelled. */
+  finished(requestId: number): void {
+    this.cancelled.delete(requestId);
   }
 
   private rangeWhere(req: { tenant: string; fromNs: bigint; toNs: bigint }, params: SqlParams): string {

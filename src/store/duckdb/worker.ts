@@ -49,23 +49,33 @@ async function handle(msg: WorkerRequest): Promise<unknown> {
       engine = null;
       return null;
     case 'cancel':
-      engine.cancel(msg.target);
+      // Only requests still in flight: a late cancel must not linger.
+      if (inflight.has(msg.target)) engine.cancel(msg.target);
       return null;
   }
 }
 
+/** Ids of requests being handled, so a cancel can tell a live one from a finished one. */
+const inflight = new Set<number>();
+
 port.on('message', (msg: WorkerRequest) => {
-  handle(msg).then(
-    (result) => {
-      if (msg.op !== 'cancel') reply({ id: msg.id, ok: true, result });
-    },
-    (err: unknown) => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      reply({
-        id: msg.id,
-        ok: false,
-        error: { name: e.name, message: e.message, unavailable: engine?.failed !== null && engine?.failed !== undefined },
-      });
-    },
-  );
+  if (msg.op !== 'cancel') inflight.add(msg.id);
+  handle(msg)
+    .finally(() => {
+      inflight.delete(msg.id);
+      engine?.finished(msg.id);
+    })
+    .then(
+      (result) => {
+        if (msg.op !== 'cancel') reply({ id: msg.id, ok: true, result });
+      },
+      (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        reply({
+          id: msg.id,
+          ok: false,
+          error: { name: e.name, message: e.message, unavailable: engine?.failed !== null && engine?.failed !== undefined },
+        });
+      },
+    );
 });
