@@ -1,0 +1,80 @@
+/**
+ * Anomalies: records that carry `attrs.anomaly` ({kind, template_id?,
+ * service?, expected, observed, window}), found with the ordinary search API.
+ * The producer (issue 5) is not built yet: this reads the agreed shape and
+ * shows whatever evidence fields are present, so adapting is local to here.
+ */
+import { useQuery } from '@tanstack/react-query';
+import { apiGet, type QueryResponse, type RecordJson } from '../lib/api.ts';
+import { displayLine } from '../lib/ansi.ts';
+import { formatTs } from '../lib/time.ts';
+import { DEFAULT_STATE } from '../lib/url-state.ts';
+import { navigate } from '../hooks/useAppState.ts';
+import { usePreferences } from '../hooks/usePreferences.tsx';
+
+export const ANOMALY_QUERY = 'attrs.anomaly.kind:*';
+
+interface Anomaly {
+  kind?: unknown;
+  template_id?: unknown;
+  service?: unknown;
+  expected?: unknown;
+  observed?: unknown;
+  window?: unknown;
+}
+
+const text = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'string' ? displayLine(v) : displayLine(JSON.stringify(v)));
+
+export function Anomalies({ params }: { params: { q: string; from: string; to: string } }) {
+  const { zone } = usePreferences();
+  const anomalies = useQuery({
+    queryKey: ['anomalies', params.from, params.to],
+    queryFn: ({ signal }) => apiGet<QueryResponse>('/api/v1/query', { q: ANOMALY_QUERY, from: params.from, to: params.to, limit: 200 }, signal),
+  });
+  const rows = anomalies.data?.records ?? [];
+  const open = (r: RecordJson) => navigate({ ...DEFAULT_STATE, view: 'related', id: r.id });
+  return (
+    <section className="panel" aria-label="Anomalies">
+      <header>
+        Anomalies <span className="muted">{anomalies.data ? rows.length : ''}</span>
+      </header>
+      {anomalies.error && <div className="body error">{(anomalies.error as Error).message}</div>}
+      {anomalies.data && rows.length === 0 && <div className="empty">No anomalies in this range.</div>}
+      {rows.length > 0 && (
+        <div className="table-scroll">
+          <table className="data">
+            <thead>
+              <tr>
+                <th>Time</th>
+                <th>Kind</th>
+                <th>Where</th>
+                <th className="num">Expected</th>
+                <th className="num">Observed</th>
+                <th>Window</th>
+                <th>Message</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => {
+                const a = (r.attrs.anomaly ?? {}) as Anomaly;
+                return (
+                  <tr key={r.id} className="clickable" tabIndex={0} onClick={() => open(r)} onKeyDown={(e) => e.key === 'Enter' && open(r)} data-id={r.id}>
+                    <td className="muted">{formatTs(r.ts, zone).slice(0, 19)}</td>
+                    <td>
+                      <span className="badge warn">{text(a.kind)}</span>
+                    </td>
+                    <td className="mono">{[text(a.service ?? r.service), text(a.template_id)].filter(Boolean).join(' · ')}</td>
+                    <td className="num">{text(a.expected)}</td>
+                    <td className="num">{text(a.observed)}</td>
+                    <td>{text(a.window)}</td>
+                    <td>{displayLine(r.message)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
