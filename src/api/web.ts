@@ -40,7 +40,7 @@ export function registerWebRoutes(app: FastifyInstance, deps: { logger: Logger; 
   const sendIndex = (reply: FastifyReply) => {
     void reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-cache' });
     if (!built) return reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT);
-    return reply.sendFile('index.html', dist);
+    return reply.sendFile('index.html', dist, { cacheControl: false });
   };
 
   if (built) {
