@@ -29,6 +29,8 @@ export function App() {
   const queryClient = useQueryClient();
   const [loginReason, setLoginReason] = useState<string | null>(null);
   const [signedIn, setSignedIn] = useState(() => getToken() !== null);
+  /** Bumped at each sign-in, so views holding connections (live tail) open them again with the token. */
+  const [session, setSession] = useState(0);
 
   useEffect(() => onAuthRequired((message) => setLoginReason(message)), []);
   useEffect(() => {
@@ -90,7 +92,7 @@ export function App() {
       </header>
       <main className={`main${fill ? ' fill' : ''}`}>
         {state.view === 'explore' && <Explore state={state} go={go} />}
-        {state.view === 'live' && <LiveTail key={state.q} state={state} go={go} />}
+        {state.view === 'live' && <LiveTail key={`${session}:${state.q}`} state={state} go={go} />}
         {state.view === 'patterns' && <Patterns state={state} go={go} />}
         {state.view === 'related' && <Related state={state} go={go} />}
         {state.view === 'system' && <System />}
@@ -101,6 +103,7 @@ export function App() {
           onDone={() => {
             setLoginReason(null);
             setSignedIn(true);
+            setSession((n) => n + 1);
             void queryClient.resetQueries();
           }}
         />

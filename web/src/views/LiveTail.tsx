@@ -8,7 +8,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Pause, Play, Trash2 } from 'lucide-react';
-import type { RecordJson } from '../lib/api.ts';
+import { apiGet, type RecordJson } from '../lib/api.ts';
 import { webSocketProtocols } from '../lib/auth.ts';
 import { addFilter, type FilterMode } from '../lib/query-build.ts';
 import { DEFAULT_STATE, type AppState } from '../lib/url-state.ts';
@@ -45,6 +45,8 @@ export function LiveTail({ state, go }: { state: AppState; go: Go }) {
   const [rate, setRate] = useState(0);
   const [expanded, setExpanded] = useState('');
   const arrivals = useRef<{ at: number; n: number }[]>([]);
+  /** Completion looks for fields and values in the last hour, fixed when the view opens. */
+  const [completionRange] = useState(() => ({ from: msToNs(Date.now() - 3_600_000), to: msToNs(Date.now()) }));
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
 
@@ -82,10 +84,19 @@ export function LiveTail({ state, go }: { state: AppState; go: Go }) {
         if (pausedRef.current) setHeld((h) => h.concat(batch).slice(-KEEP));
         else append(batch);
       };
+      let opened = false;
+      ws.addEventListener('open', () => (opened = true));
       ws.onclose = (event) => {
         if (stopped) return;
         setStatus('closed');
-        setCloseReason(event.reason || (event.code === 1006 ? 'the connection failed (is the query valid? is a token needed?)' : `code ${event.code}`));
+        setCloseReason(event.reason || `code ${event.code}`);
+        // A refused upgrade says nothing to the page; the same query over HTTP says why (and a 401 opens the login form).
+        if (!opened) {
+          apiGet('/api/v1/query', { q: state.q, limit: 1, from: 'now-1s' }).then(
+            () => setCloseReason('the connection failed'),
+            (err: Error) => setCloseReason(err.message),
+          );
+        }
         // Reconnect with backoff: servers restart, proxies time out idle sockets.
         retry = setTimeout(connect, Math.min(30_000, 1000 * 2 ** attempt++));
       };
@@ -127,7 +138,7 @@ export function LiveTail({ state, go }: { state: AppState; go: Go }) {
   return (
     <>
       <div className="searchrow">
-        <SearchBar value={state.q} onSubmit={(q) => go({ ...state, q })} range={{ from: msToNs(Date.now() - 3_600_000), to: msToNs(Date.now()) }} placeholder="Tail records matching… (empty: everything)" />
+        <SearchBar value={state.q} onSubmit={(q) => go({ ...state, q })} range={completionRange} placeholder="Tail records matching… (empty: everything)" />
         {paused ? (
           <button className="btn primary" onClick={resume}>
             <Play size={15} /> Resume{held.length > 0 ? ` (${held.length} new)` : ''}
