@@ -308,8 +308,11 @@ describe('explore', () => {
       },
       120_000,
     );
+    await until('the oldest record at the bottom', async () => {
+      await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      return (await page.locator('.rec').last().locator('.msg').innerText()) === 'bulk line 0';
+    });
     assert.ok(maxRows < 150, `only the rows in view exist (at most ${maxRows})`);
-    assert.equal(await page.locator('.rec').last().locator('.msg').innerText(), 'bulk line 0');
     await screenshot(page, 'explore-12000');
     await page.context().close();
   });
@@ -412,7 +415,7 @@ describe('views', () => {
     const rows = page.locator('section[aria-label="Patterns"] tbody tr');
     await rows.first().waitFor();
     const texts = await rows.allInnerTexts();
-    assert.ok(texts.some((t) => /GET \/cart\/<\*>/.test(t)), texts.slice(0, 5).join('\n'));
+    assert.ok(texts.some((t) => t.includes('GET <*> took <*>')), texts.slice(0, 5).join('\n'));
     assert.ok((await page.locator('section[aria-label="Patterns"] .badge.new').count()) > 0, 'templates first seen in the range are marked');
     assert.ok((await page.locator('section[aria-label="Patterns"] .sparkline polyline').count()) > 0);
     // The anomaly record shows with its evidence.
@@ -421,7 +424,7 @@ describe('views', () => {
     const anomalyText = await anomaly.innerText();
     for (const part of ['rate_spike', 'checkout', '3.5', '42', '5m']) assert.ok(anomalyText.includes(part), `${part} in ${anomalyText}`);
     await screenshot(page, 'patterns');
-    await rows.filter({ hasText: 'GET /cart/' }).first().click();
+    await rows.filter({ hasText: 'GET <*> took <*>' }).click();
     await until('Explore on the template', async () => new URL(page.url()).pathname === '/' && /template_id:/.test(params(page).get('q') ?? ''));
     await until('its records', async () => (await loaded(page)) === 300);
     await page.context().close();
