@@ -63,7 +63,7 @@ export function ResultsList({ records, zone, expandedId, onExpand, onFilter, onE
 
   useEffect(() => {
     if (follow && atBottom.current && records.length > 0) virtualizer.scrollToIndex(records.length - 1, { align: 'end' });
-  }, [follow, records.length, virtualizer]);
+  }, [follow, records, virtualizer]);
 
   const move = (to: number) => {
     const i = Math.max(0, Math.min(records.length - 1, to));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addFilter, filterTerm, hasTopLevelOr, isQueryableField, quoteValue, splitTopLevel, templateQuery } from './query-build.ts';
+import { addFilter, andTerm, filterTerm, hasTopLevelOr, isQueryableField, quoteValue, splitTopLevel, templateQuery } from './query-build.ts';
 // The server's own parser: a built query must mean exactly what the click meant.
 import { parseSearch } from '../../../src/query/search.ts';
 
@@ -58,6 +58,12 @@ test('addFilter wraps a query with a top-level OR so the filter applies to all o
   assert.equal(hasTopLevelOr('"a OR b" c'), false);
   assert.equal(hasTopLevelOr('host:/a OR b/'), false);
   assert.equal(hasTopLevelOr('ORDER x'), false);
+});
+
+test('andTerm keeps the new term applying to the whole query', () => {
+  assert.equal(andTerm('', 'template_id:t1'), 'template_id:t1');
+  assert.equal(andTerm('a b', 'template_id:t1'), 'a b template_id:t1');
+  assert.equal(andTerm('a OR b', '(template_id:t1 OR template_id:t2)'), '(a OR b) (template_id:t1 OR template_id:t2)');
 });
 
 test('splitTopLevel keeps quotes, regexes and groups whole', () => {

@@ -68,6 +68,11 @@ export function addFilter(q: string, field: string, value: string, mode: FilterM
     parts[i] = term;
     return parts.join(' ');
   }
+  return andTerm(q, term);
+}
+
+/** The query and a term that must also hold; a top-level OR is wrapped so the term applies to all of it. */
+export function andTerm(q: string, term: string): string {
   const base = q.trim();
   if (base === '') return term;
   return hasTopLevelOr(base) ? `(${base}) ${term}` : `${base} ${term}`;

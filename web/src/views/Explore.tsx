@@ -4,7 +4,7 @@
  * as the list scrolls. Relative ranges are resolved once per search (and on
  * refresh), so the histogram, the list and every page cover the same range.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { ListFilter, RefreshCw, ZoomOut } from 'lucide-react';
 import { ApiError, apiGet, type QueryResponse, type RecordJson, type StatsResponse } from '../lib/api.ts';
@@ -13,6 +13,7 @@ import { isRelative, msToNs, resolveRange } from '../lib/time.ts';
 import type { AppState } from '../lib/url-state.ts';
 import type { NavigateOptions } from '../hooks/useAppState.ts';
 import { usePreferences } from '../hooks/usePreferences.tsx';
+import { useSearchNow } from '../hooks/useSearchNow.ts';
 import { SearchBar } from '../components/SearchBar.tsx';
 import { TimeRangePicker } from '../components/TimeRangePicker.tsx';
 import { Histogram, SeverityLegend } from '../components/Histogram.tsx';
@@ -28,9 +29,8 @@ type Go = (next: AppState, options?: NavigateOptions) => void;
 
 export function Explore({ state, go }: { state: AppState; go: Go }) {
   const { zone } = usePreferences();
-  const [nowMs, setNowMs] = useState(Date.now);
   const [fieldsOpen, setFieldsOpen] = useState(false);
-  useEffect(() => setNowMs(Date.now()), [state.q, state.from, state.to]);
+  const [nowMs, refreshNow] = useSearchNow(`${state.q}\n${state.from}\n${state.to}`);
   const range = resolveRange(state.from, state.to, nowMs);
   const params = useMemo(() => ({ q: state.q, from: msToNs(range.fromMs), to: msToNs(range.toMs) }), [state.q, range.fromMs, range.toMs]);
 
@@ -119,9 +119,12 @@ export function Explore({ state, go }: { state: AppState; go: Go }) {
           title="Run again (relative ranges move to now)"
           aria-label="Refresh"
           onClick={() => {
-            setNowMs(Date.now());
-            void stats.refetch();
-            void results.refetch();
+            // A relative range moves to now (new queries); an absolute one is asked again.
+            if (isRelative(state.from) || isRelative(state.to)) refreshNow();
+            else {
+              void stats.refetch();
+              void results.refetch();
+            }
           }}
         >
           <RefreshCw size={15} />

@@ -5,15 +5,16 @@
  * the range; a click drills into a template's records in Explore. Below, the
  * anomalies (Anomalies.tsx).
  */
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { ApiError, apiGet, type PatternsResponse, type StatsResponse } from '../lib/api.ts';
 import { displayLine } from '../lib/ansi.ts';
-import { templateQuery } from '../lib/query-build.ts';
+import { andTerm, templateQuery } from '../lib/query-build.ts';
 import { formatTs, msToNs, resolveRange } from '../lib/time.ts';
 import { DEFAULT_STATE, type AppState } from '../lib/url-state.ts';
 import type { NavigateOptions } from '../hooks/useAppState.ts';
 import { usePreferences } from '../hooks/usePreferences.tsx';
+import { useSearchNow } from '../hooks/useSearchNow.ts';
 import { SearchBar } from '../components/SearchBar.tsx';
 import { TimeRangePicker } from '../components/TimeRangePicker.tsx';
 import { Sparkline } from '../components/Sparkline.tsx';
@@ -36,7 +37,7 @@ function TemplateText({ text }: { text: string }) {
 
 export function Patterns({ state, go }: { state: AppState; go: Go }) {
   const { zone } = usePreferences();
-  const [nowMs] = useState(Date.now);
+  const [nowMs] = useSearchNow(`${state.q}\n${state.from}\n${state.to}`);
   const range = resolveRange(state.from, state.to, nowMs);
   const params = useMemo(() => ({ q: state.q, from: msToNs(range.fromMs), to: msToNs(range.toMs) }), [state.q, range.fromMs, range.toMs]);
 
@@ -51,7 +52,7 @@ export function Patterns({ state, go }: { state: AppState; go: Go }) {
 
   const counts = (ids: string[]) => (series.data?.buckets ?? []).map((b) => ids.reduce((n, id) => n + (b.groups?.[id] ?? 0), 0));
   const isNew = (firstSeen: string | null) => firstSeen !== null && Date.parse(firstSeen) >= range.fromMs;
-  const drill = (id: string, merged: string[]) => go({ ...DEFAULT_STATE, q: [state.q, templateQuery(id, merged)].filter(Boolean).join(' '), from: state.from, to: state.to });
+  const drill = (id: string, merged: string[]) => go({ ...DEFAULT_STATE, q: andTerm(state.q, templateQuery(id, merged)), from: state.from, to: state.to });
 
   const disabled = patterns.error instanceof ApiError && patterns.error.code === 'templates_disabled';
 
