@@ -266,6 +266,15 @@ describe('explore', () => {
     await again.context().close();
   });
 
+  test('a link to a record outside the loaded results still shows it', async () => {
+    const [january] = (await query(server.url, { q: 'service:tz', from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' })).body.records as { id: string }[];
+    const page = await open(`/?sel=${january!.id}`);
+    const linked = page.locator('section[aria-label="Linked record"]');
+    await linked.waitFor();
+    assert.match(await linked.innerText(), /a moment in January/);
+    await page.context().close();
+  });
+
   test('dragging across the histogram zooms into that range', async () => {
     const page = await open('/');
     const chart = page.locator('.histogram svg');
@@ -407,6 +416,12 @@ describe('views', () => {
     await page.locator('.rec', { hasText: 'fresh line two' }).waitFor();
     await screenshot(page, 'live');
     assert.deepEqual(problems(page).errors, []);
+    await page.context().close();
+  });
+
+  test('live tail with a query the server refuses says why', async () => {
+    const page = await open('/live?q=%28unclosed');
+    await page.getByRole('status').filter({ hasText: /Disconnected: .*unclosed/ }).waitFor();
     await page.context().close();
   });
 
