@@ -13,6 +13,9 @@ import { createMetrics } from '../src/metrics/metrics.ts';
 import { silentLogger } from '../src/util/logger.ts';
 import type { FastifyRequest } from 'fastify';
 
+/** What Chromium sends when it navigates. */
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+
 /** A stand-in web/dist, so these tests do not depend on the Vite build. */
 function fakeDist(): string {
   const dist = tempDir('cairn-dist-');
@@ -29,7 +32,7 @@ test('client routes answer with the app, no-cache, under a strict CSP; assets ar
   app.get('/api/v1/thing', async () => ({ ok: true }));
   await app.ready();
   for (const route of [...CLIENT_ROUTES, '/patterns/', '/?q=x']) {
-    const res = await app.inject({ url: route });
+    const res = await app.inject({ url: route, headers: { accept: BROWSER_ACCEPT } });
     assert.equal(res.statusCode, 200, route);
     assert.match(res.headers['content-type'] as string, /text\/html/);
     assert.match(res.body, /<div id="root">/);
@@ -51,16 +54,37 @@ test('client routes answer with the app, no-cache, under a strict CSP; assets ar
 test('without a build, / says how to build the UI', async () => {
   const app = Fastify();
   registerWebRoutes(app, { logger: silentLogger, dist: tempDir('cairn-nodist-') });
-  const res = await app.inject({ url: '/' });
+  const res = await app.inject({ url: '/', headers: { accept: BROWSER_ACCEPT } });
   assert.equal(res.statusCode, 503);
   assert.match(res.body, /npm run build:web/);
   await app.close();
 });
 
-test('ui.enabled: false serves no UI; the API is unaffected', async () => {
-  const server = await startTestServer({ ui: { enabled: false } });
+test('/ is the app for a browser and the Elasticsearch handshake for a shipper', async () => {
+  const server = await startTestServer();
   try {
-    const res = await fetch(`${server.url}/`);
+    const page = await fetch(`${server.url}/`, { headers: { accept: BROWSER_ACCEPT } });
+    assert.match(page.headers.get('content-type')!, /text\/html/);
+    await page.text();
+    for (const accept of ['application/json', '*/*', 'application/vnd.elasticsearch+json; compatible-with=8']) {
+      const es = await fetch(`${server.url}/`, { headers: { accept } });
+      assert.equal(es.status, 200, accept);
+      assert.equal((await json(es)).version.number, '8.17.0');
+    }
+    const ping = await fetch(`${server.url}/`, { method: 'HEAD' });
+    assert.equal(ping.status, 200);
+    assert.equal(ping.headers.get('x-elastic-product'), 'Elasticsearch');
+    // The app's other routes are not index names.
+    assert.match((await fetch(`${server.url}/patterns`, { headers: { accept: BROWSER_ACCEPT } })).headers.get('content-type')!, /text\/html/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('ui.enabled: false serves no UI; the API is unaffected', async () => {
+  const server = await startTestServer({ ui: { enabled: false }, sources: { elastic: { enabled: false } } });
+  try {
+    const res = await fetch(`${server.url}/`, { headers: { accept: BROWSER_ACCEPT } });
     assert.equal(res.status, 404);
     assert.equal((await json(res)).code, 'not_found');
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);

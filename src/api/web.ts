@@ -5,7 +5,11 @@
  * new names); index.html answers every client route (the app reads its state
  * from the URL) and is never cached, so a new build shows on the next load.
  * Only the client routes listed here answer with HTML: /api, /loki, /metrics
- * and the ingest paths keep their JSON 404s. The HTML carries a strict
+ * and the ingest paths keep their JSON 404s. `/` is shared with the
+ * Elasticsearch API's handshake (GET / is how Beats and Logstash find out
+ * what they talk to): the app answers it only for requests that accept HTML,
+ * which is what a browser's navigation sends and an Elasticsearch client
+ * does not. The HTML carries a strict
  * Content-Security-Policy, a second line of defence behind the app's own
  * rule that log data is only ever rendered as text.
  */
@@ -32,6 +36,20 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Cairn</title>
 <p>The Cairn web UI is not built. Run <code>npm run build:web</code> (or <code>npm install</code>) in the Cairn directory, then reload.
 The API is available under <code>/api/v1/</code>.</p>`;
 
+/** Route constraint `page: 'html'`: the request accepts HTML. Unconstrained routes still answer everything else. */
+const acceptsHtml = {
+  name: 'page',
+  storage() {
+    const handlers = new Map<string, unknown>();
+    return {
+      get: (value: string) => (handlers.get(value) ?? null) as never,
+      set: (value: string, handler: unknown) => void handlers.set(value, handler),
+    };
+  },
+  deriveConstraint: (req: { headers: Record<string, string | string[] | undefined> }) => (String(req.headers.accept ?? '').includes('text/html') ? 'html' : ''),
+  mustMatchWhenDerived: false,
+};
+
 export function registerWebRoutes(app: FastifyInstance, deps: { logger: Logger; dist?: string }): void {
   const dist = deps.dist ?? WEB_DIST;
   const built = existsSync(join(dist, 'index.html'));
@@ -52,5 +70,8 @@ export function registerWebRoutes(app: FastifyInstance, deps: { logger: Logger; 
       index: false,
     });
   }
-  for (const route of CLIENT_ROUTES) app.get(route, (_req, reply) => sendIndex(reply));
+  app.addConstraintStrategy(acceptsHtml);
+  for (const route of CLIENT_ROUTES) {
+    app.get(route, route === '/' ? { constraints: { page: 'html' } } : {}, (_req, reply) => sendIndex(reply));
+  }
 }
