@@ -74,8 +74,10 @@ test('/ is the app for a browser and the Elasticsearch handshake for a shipper',
     const ping = await fetch(`${server.url}/`, { method: 'HEAD' });
     assert.equal(ping.status, 200);
     assert.equal(ping.headers.get('x-elastic-product'), 'Elasticsearch');
-    // The app's other routes are not index names.
-    assert.match((await fetch(`${server.url}/patterns`, { headers: { accept: BROWSER_ACCEPT } })).headers.get('content-type')!, /text\/html/);
+    // The app's other paths are index names to a shipper.
+    assert.match((await fetch(`${server.url}/system`, { headers: { accept: BROWSER_ACCEPT } })).headers.get('content-type')!, /text\/html/);
+    const index = await fetch(`${server.url}/system`, { headers: { accept: 'application/json' } });
+    assert.ok('system' in (await json(index)), 'index info for an index called "system"');
   } finally {
     await server.stop();
   }

@@ -5,11 +5,11 @@
  * new names); index.html answers every client route (the app reads its state
  * from the URL) and is never cached, so a new build shows on the next load.
  * Only the client routes listed here answer with HTML: /api, /loki, /metrics
- * and the ingest paths keep their JSON 404s. `/` is shared with the
- * Elasticsearch API's handshake (GET / is how Beats and Logstash find out
- * what they talk to): the app answers it only for requests that accept HTML,
- * which is what a browser's navigation sends and an Elasticsearch client
- * does not. The HTML carries a strict
+ * and the ingest paths keep their JSON 404s. The Elasticsearch API shares
+ * these paths at the root (GET / is how Beats and Logstash find out what they
+ * talk to, GET /{index} whether an index exists): the app answers only
+ * requests that accept HTML, which a browser's navigation does and an
+ * Elasticsearch client does not. The HTML carries a strict
  * Content-Security-Policy, a second line of defence behind the app's own
  * rule that log data is only ever rendered as text.
  */
@@ -71,7 +71,5 @@ export function registerWebRoutes(app: FastifyInstance, deps: { logger: Logger; 
     });
   }
   app.addConstraintStrategy(acceptsHtml);
-  for (const route of CLIENT_ROUTES) {
-    app.get(route, route === '/' ? { constraints: { page: 'html' } } : {}, (_req, reply) => sendIndex(reply));
-  }
+  for (const route of CLIENT_ROUTES) app.get(route, { constraints: { page: 'html' } }, (_req, reply) => sendIndex(reply));
 }
