@@ -160,6 +160,9 @@ describe('explore', () => {
       assert.match(row, /WARN|ERROR/);
     }
     assert.ok((await page.locator('.histogram rect.sev-fill-err').count()) > 0, 'error bars drawn');
+    // The level counts in the field list come from the histogram and agree with it.
+    const levelCounts = await page.locator('ul[aria-label="Top values of level"] li').allInnerTexts();
+    assert.equal(levelCounts.reduce((n, t) => n + Number(/([\d,]+)\s*$/.exec(t.trim())![1]!.replace(/,/g, '')), 0), expected);
     await screenshot(page, 'explore-search');
     // The link reproduces the view.
     const again = await open(new URL(page.url()).pathname + new URL(page.url()).search);

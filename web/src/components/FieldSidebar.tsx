@@ -11,9 +11,13 @@ import { displayLine } from '../lib/ansi.ts';
 import { isQueryableField } from '../lib/query-build.ts';
 import type { OnFilter } from './RecordDetail.tsx';
 
+type Counts = { value: string; count: number }[];
+
 interface Props {
   params: { q: string; from: string; to: string };
   total: number | undefined;
+  /** Records per level from the caller (the histogram has them: one query fewer); null while it is still loading them. */
+  levels: Counts | null;
   onFilter: OnFilter;
 }
 
@@ -22,7 +26,7 @@ const OPEN = ['level', 'host', 'service'];
 /** Core fields listed; message is searched, not counted. */
 const HIDDEN = new Set(['message', 'span_id']);
 
-export function FieldSidebar({ params, total, onFilter }: Props) {
+export function FieldSidebar({ params, total, levels, onFilter }: Props) {
   const fields = useQuery({
     queryKey: ['fields', params],
     queryFn: ({ signal }) => apiGet<FieldsResponse>('/api/v1/fields', { ...params, sample: 500 }, signal),
@@ -54,7 +58,7 @@ export function FieldSidebar({ params, total, onFilter }: Props) {
                 </span>
               )}
             </button>
-            {isOpen && <TopValues field={f.name} params={params} total={total} onFilter={onFilter} />}
+            {isOpen && <TopValues field={f.name} params={params} total={total} known={f.name === 'level' ? levels : undefined} onFilter={onFilter} />}
           </div>
         );
       })}
@@ -62,14 +66,24 @@ export function FieldSidebar({ params, total, onFilter }: Props) {
   );
 }
 
-function TopValues({ field, params, total, onFilter }: { field: string; params: Props['params']; total: number | undefined; onFilter: OnFilter }) {
+interface TopValuesProps {
+  field: string;
+  params: Props['params'];
+  total: number | undefined;
+  /** Values counted elsewhere (null: not yet); undefined: ask the server. */
+  known: Counts | null | undefined;
+  onFilter: OnFilter;
+}
+
+function TopValues({ field, params, total, known, onFilter }: TopValuesProps) {
   const values = useQuery({
     queryKey: ['top', field, params],
     queryFn: ({ signal }) => apiGet<FieldValuesResponse>(`/api/v1/fields/${encodeURIComponent(field)}/values`, { ...params, limit: 8 }, signal),
+    enabled: known === undefined,
   });
-  if (values.isPending) return <div className="values muted">…</div>;
+  if (known === null || (known === undefined && values.isPending)) return <div className="values muted">…</div>;
   if (values.error) return <div className="values error">{(values.error as Error).message}</div>;
-  const rows = values.data.values;
+  const rows = known ?? values.data!.values;
   if (rows.length === 0) return <div className="values muted">no values</div>;
   const max = total && total > 0 ? total : Math.max(...rows.map((r) => r.count));
   return (

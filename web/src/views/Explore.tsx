@@ -64,6 +64,12 @@ export function Explore({ state, go }: { state: AppState; go: Go }) {
   }, [results.data]);
 
   const total = stats.data?.buckets.reduce((n, b) => n + b.count, 0);
+  const levels = useMemo(() => {
+    if (!stats.data) return null;
+    const byLevel = new Map<string, number>();
+    for (const b of stats.data.buckets) for (const [level, n] of Object.entries(b.groups ?? {})) byLevel.set(level, (byLevel.get(level) ?? 0) + n);
+    return [...byLevel].filter(([, n]) => n > 0).map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count);
+  }, [stats.data]);
   const canLoadMore = results.hasNextPage && !results.isFetchingNextPage && records.length < MAX_LOADED;
   const { fetchNextPage } = results;
   const loadMore = useCallback(() => {
@@ -164,7 +170,7 @@ export function Explore({ state, go }: { state: AppState; go: Go }) {
       )}
       <div className="explore">
         <aside className="panel sidebar" data-open={fieldsOpen}>
-          <FieldSidebar params={params} total={total} onFilter={onFilter} />
+          <FieldSidebar params={params} total={total} levels={levels} onFilter={onFilter} />
         </aside>
         <section className="panel results" aria-label="Results">
           <header>
