@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Attrs, JsonValue } from '../record/record.ts';
 import { authorize } from './auth.ts';
-import { intParam, parseRangeParams, querySignal, type Query, type QueryDeps } from './query.ts';
+import { intParam, parseRangeParams, startQuery, type Query, type QueryDeps } from './query.ts';
 
 /** The core fields a query can filter on, in the order people reach for them. */
 export const CORE_FIELD_NAMES = ['level', 'host', 'service', 'unit', 'os', 'type', 'message', 'trace_id', 'span_id', 'correlation_id', 'template_id'];
@@ -39,7 +39,7 @@ export function registerFieldRoutes(app: FastifyInstance, deps: QueryDeps): void
     const q = req.query as Query;
     const range = parseRangeParams(deps, req, principal.tenant);
     const sample = intParam(q, 'sample', 1000, config.query.max_limit);
-    const { signal, done } = querySignal(req, reply, config.query.timeout);
+    const { signal, done } = startQuery(deps, req, reply, principal.tenant);
     try {
       const records = await store.search({ ...range, limit: sample, order: 'desc', signal });
       const counts = new Map<string, number>();
