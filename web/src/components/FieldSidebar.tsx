@@ -10,6 +10,7 @@ import { apiGet, type FieldsResponse, type FieldValuesResponse } from '../lib/ap
 import { displayLine } from '../lib/ansi.ts';
 import { isQueryableField } from '../lib/query-build.ts';
 import type { OnFilter } from './RecordDetail.tsx';
+import { ErrorText } from './ErrorText.tsx';
 
 type Counts = { value: string; count: number }[];
 
@@ -43,7 +44,7 @@ export function FieldSidebar({ params, total, levels, onFilter }: Props) {
 
   return (
     <div aria-label="Fields">
-      {fields.error && <div className="body error">{(fields.error as Error).message}</div>}
+      <ErrorText error={fields.error} className="body error" />
       {list.map((f) => {
         const isOpen = open.has(f.name);
         const share = f.count !== undefined && fields.data!.sampled > 0 ? Math.round((100 * f.count) / fields.data!.sampled) : undefined;
@@ -82,7 +83,7 @@ function TopValues({ field, params, total, known, onFilter }: TopValuesProps) {
     enabled: known === undefined,
   });
   if (known === null || (known === undefined && values.isPending)) return <div className="values muted">…</div>;
-  if (values.error) return <div className="values error">{(values.error as Error).message}</div>;
+  if (values.error) return <ErrorText error={values.error} className="values error" />;
   const rows = known ?? values.data!.values;
   if (rows.length === 0) return <div className="values muted">no values</div>;
   const max = total && total > 0 ? total : Math.max(...rows.map((r) => r.count));

@@ -40,7 +40,7 @@ export function Login({ reason, onDone }: { reason: string; onDone(): void }) {
         <p className="muted">
           This server requires a token with the <code>read</code> role. Create one with <code>cairn token create --role read</code>.
         </p>
-        {reason && <p className="muted">{reason}</p>}
+        {reason && !/token is required/.test(reason) && <p className="muted">{reason}</p>}
         <input type="password" autoFocus required placeholder="cairn_…" aria-label="Token" value={token} onChange={(e) => setTokenText(e.target.value)} autoComplete="current-password" />
         <label className="row">
           <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} /> Remember on this device

@@ -41,7 +41,7 @@ function flattenAttrs(attrs: Record<string, unknown>, prefix: string, out: Field
   }
 }
 
-export function recordFields(r: RecordJson): FieldRow[] {
+function recordFields(r: RecordJson): FieldRow[] {
   const core: [string, string | null][] = [
     ['level', r.level],
     ['host', r.host],

@@ -11,8 +11,9 @@ import { formatTs } from '../lib/time.ts';
 import { DEFAULT_STATE } from '../lib/url-state.ts';
 import { navigate } from '../hooks/useAppState.ts';
 import { usePreferences } from '../hooks/usePreferences.tsx';
+import { ErrorText } from '../components/ErrorText.tsx';
 
-export const ANOMALY_QUERY = 'attrs.anomaly.kind:*';
+const ANOMALY_QUERY = 'attrs.anomaly.kind:*';
 
 interface Anomaly {
   kind?: unknown;
@@ -38,7 +39,7 @@ export function Anomalies({ params }: { params: { q: string; from: string; to: s
       <header>
         Anomalies <span className="muted">{anomalies.data ? rows.length : ''}</span>
       </header>
-      {anomalies.error && <div className="body error">{(anomalies.error as Error).message}</div>}
+      <ErrorText error={anomalies.error} className="body error" />
       {anomalies.data && rows.length === 0 && <div className="empty">No anomalies in this range.</div>}
       {rows.length > 0 && (
         <div className="table-scroll">

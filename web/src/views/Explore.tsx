@@ -20,6 +20,7 @@ import { Histogram, SeverityLegend } from '../components/Histogram.tsx';
 import { ResultsList } from '../components/ResultsList.tsx';
 import { RecordDetail } from '../components/RecordDetail.tsx';
 import { FieldSidebar } from '../components/FieldSidebar.tsx';
+import { ErrorText } from '../components/ErrorText.tsx';
 
 const PAGE = 500;
 /** Records kept loaded at most; past this the list asks for a narrower range. */
@@ -137,7 +138,7 @@ export function Explore({ state, go }: { state: AppState; go: Go }) {
         </button>
       </div>
       {range.error && <div className="error">Time range: {range.error}; showing the last hour.</div>}
-      {error && !parseError && <div className="error" role="alert">{error.message}</div>}
+      {!parseError && <ErrorText error={error} />}
       <section className="panel" aria-label="Matches over time">
         <header>
           <span>

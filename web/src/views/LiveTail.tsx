@@ -29,7 +29,7 @@ interface TailMessage {
   dropped?: number;
 }
 
-export function tailUrl(q: string): string {
+function tailUrl(q: string): string {
   const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${window.location.host}/api/v1/tail?${new URLSearchParams({ q })}`;
 }

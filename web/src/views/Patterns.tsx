@@ -19,6 +19,7 @@ import { SearchBar } from '../components/SearchBar.tsx';
 import { TimeRangePicker } from '../components/TimeRangePicker.tsx';
 import { Sparkline } from '../components/Sparkline.tsx';
 import { Anomalies } from './Anomalies.tsx';
+import { ErrorText } from '../components/ErrorText.tsx';
 
 type Go = (next: AppState, options?: NavigateOptions) => void;
 
@@ -68,7 +69,7 @@ export function Patterns({ state, go }: { state: AppState; go: Go }) {
           {patterns.data && <span className="muted">{patterns.data.patterns.length} templates</span>}
         </header>
         {patterns.isPending && <div className="empty">Loading…</div>}
-        {patterns.error && <div className="body error">{disabled ? 'Template mining is off on this server (pipeline.templates.enabled).' : (patterns.error as Error).message}</div>}
+        {disabled ? <div className="body error">Template mining is off on this server (pipeline.templates.enabled).</div> : <ErrorText error={patterns.error} className="body error" />}
         {patterns.data && patterns.data.patterns.length === 0 && <div className="empty">No templates for these records in this range.</div>}
         {patterns.data && patterns.data.patterns.length > 0 && (
           <div className="table-scroll">

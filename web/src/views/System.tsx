@@ -12,10 +12,11 @@ import { DEFAULT_STATE } from '../lib/url-state.ts';
 import { navigate } from '../hooks/useAppState.ts';
 import { usePreferences } from '../hooks/usePreferences.tsx';
 import { Histogram, SeverityLegend } from '../components/Histogram.tsx';
+import { ErrorText } from '../components/ErrorText.tsx';
 
 const REFRESH_MS = 5000;
 
-export function bytes(n: number): string {
+function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {
@@ -55,7 +56,7 @@ export function System() {
 
   return (
     <>
-      {system.error && <div className="error" role="alert">{(system.error as Error).message}</div>}
+      <ErrorText error={system.error} />
       <div className="cards">
         <div className="panel card">
           <div className="muted">Ingest rate</div>
@@ -162,7 +163,7 @@ export function System() {
         <section className="panel" aria-label="Agents">
           <header>Agents</header>
           {agentsMissing && <div className="empty">This server has no agent endpoint.</div>}
-          {agents.error && !agentsMissing && <div className="body error">{(agents.error as Error).message}</div>}
+          {!agentsMissing && <ErrorText error={agents.error} className="body error" />}
           {agents.data && agents.data.agents.length === 0 && <div className="empty">No agent has connected since the server started.</div>}
           {agents.data && agents.data.agents.length > 0 && (
             <div className="table-scroll">
