@@ -30,7 +30,7 @@ declare function getComputedStyle(element: unknown): { backgroundColor: string }
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'ui');
 const CHROMIUM = '/usr/bin/chromium';
 const WIDE = { width: 1280, height: 800 };
-const NARROW = { width: 390, height: 844 };
+const NARROW = { width: 360, height: 780 };
 
 let browser: Browser;
 let server: TestServer;
