@@ -3,10 +3,6 @@
  * against a real Cairn server serving the freshly built UI, with records
  * ingested over the real API. Screenshots of every view go to
  * test-artifacts/ui/ (kept by CI).
- *
- * One thing is not real: GET /api/v1/related does not exist yet (issue 5).
- * The Related test answers it in the browser (page.route) with real records
- * from this server, in the agreed shape, and says so.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -125,13 +121,6 @@ before(async () => {
   records.push({ ts: minutesAgo(5), message: 'payment for order 77 declined', host: 'WIN-PAY01', os: 'windows', service: 'payments', level: 'error', ...shared });
   records.push({ ts: minutesAgo(5), message: 'retrying order 77', host: 'web-2', os: 'linux', service: 'orders', level: 'warning', ...shared });
   records.push({ ts: '2026-01-05T15:04:05.123456789Z', message: 'a moment in January', service: 'tz' });
-  records.push({
-    ts: minutesAgo(3),
-    message: 'error rate of checkout is 12x the usual',
-    service: 'cairn',
-    level: 'warning',
-    attrs: { anomaly: { kind: 'rate_spike', service: 'checkout', expected: 3.5, observed: 42, window: '5m' } },
-  });
   assert.equal((await postLogs(server.url, records)).status, 200);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -436,11 +425,6 @@ describe('views', () => {
     assert.ok(texts.some((t) => t.includes('GET <*> took <*>')), texts.slice(0, 5).join('\n'));
     assert.ok((await page.locator('section[aria-label="Patterns"] .badge.new').count()) > 0, 'templates first seen in the range are marked');
     assert.ok((await page.locator('section[aria-label="Patterns"] .sparkline polyline').count()) > 0);
-    // The anomaly record shows with its evidence.
-    const anomaly = page.locator('section[aria-label="Anomalies"] tbody tr').first();
-    await anomaly.waitFor();
-    const anomalyText = await anomaly.innerText();
-    for (const part of ['rate_spike', 'checkout', '3.5', '42', '5m']) assert.ok(anomalyText.includes(part), `${part} in ${anomalyText}`);
     await screenshot(page, 'patterns');
     await rows.filter({ hasText: 'GET <*> took <*>' }).click();
     await until('Explore on the template', async () => new URL(page.url()).pathname === '/' && /template_id:/.test(params(page).get('q') ?? ''));
@@ -448,26 +432,50 @@ describe('views', () => {
     await page.context().close();
   });
 
-  test('related: the same trace across hosts and systems (the endpoint answered in the browser, see the file comment)', async () => {
-    const found = (await query(server.url, { q: 'trace_id:trace-ui-1', limit: '10' })).body.records as { id: string; host: string }[];
-    assert.equal(found.length, 3);
-    const [record, ...others] = found;
+  test('related: the same trace across hosts and systems, and the neighbours on the host', async () => {
+    const [record] = (await query(server.url, { q: 'trace_id:trace-ui-1 host:web-1', limit: '10' })).body.records as { id: string }[];
     const page = await open('/?q=trace_id:trace-ui-1');
-    let asked = '';
-    await page.route('**/api/v1/related?*', (route) => {
-      asked = new URL(route.request().url()).searchParams.get('id') ?? '';
-      return route.fulfill({ json: { record, related: others.map((r) => ({ record: r, reason: 'same trace_id', score: 1 })) } });
-    });
     await page.locator(`.rec[data-id="${record!.id}"] .line`).click();
     await page.getByRole('link', { name: 'Related records' }).click();
     await until('the related view', async () => new URL(page.url()).pathname === '/related' && params(page).get('id') === record!.id);
-    await page.locator('section[aria-label="same trace_id"] .rec').first().waitFor();
-    assert.equal(asked, record!.id);
-    assert.equal(await page.locator('section[aria-label="same trace_id"] .rec').count(), 2);
+    const trace = page.locator('section[aria-label="same trace_id"]');
+    await trace.locator('.rec').first().waitFor();
+    assert.equal(await trace.getByRole('grid').getAttribute('aria-rowcount'), '2');
+    assert.deepEqual((await trace.locator('.rec .msg').allInnerTexts()).sort(), ['payment for order 77 declined', 'retrying order 77']);
+    const neighbours = page.locator('section[aria-label^="same host within"]');
+    await neighbours.locator('.rec').first().waitFor();
+    assert.ok((await neighbours.locator('.rec .src').allInnerTexts()).every((t) => t.startsWith('web-1')));
     const chips = await page.locator('section[aria-label="Hosts and systems"] .chip').allInnerTexts();
-    assert.deepEqual(chips.sort(), ['WIN-PAY01', 'linux', 'web-1', 'web-2', 'windows']);
+    for (const chip of ['WIN-PAY01', 'web-1', 'web-2', 'linux', 'windows']) assert.ok(chips.includes(chip), `${chip} in ${chips}`);
     await screenshot(page, 'related');
+    // A wider neighbour window is a URL parameter the server honours.
+    await page.getByLabel('Neighbour window').selectOption('300');
+    await until('window in the URL', async () => params(page).get('window') === '300');
+    await neighbours.locator('.rec').first().waitFor();
     await page.context().close();
+  });
+
+  test('anomalies: the records the anomaly stage writes, with their evidence', async () => {
+    // Its own server: anomalies need a short bucket and no learning period to show up in a test.
+    const watched = await startTestServer({ pipeline: { anomalies: { bucket: '1s', learning_period: 0 } } });
+    try {
+      assert.equal((await postLogs(watched.url, [{ host: 'web-1', service: 'shop', message: 'payment provider timeout after 30s' }])).status, 200);
+      await until('the anomaly record', async () => (await query(watched.url, { q: 'attrs.anomaly.kind:*' })).body.records.length === 1);
+      const context = await browser.newContext({ viewport: WIDE });
+      const page = await context.newPage();
+      await page.goto(`${watched.url}/patterns`);
+      const row = page.locator('section[aria-label="Anomalies"] tbody tr').first();
+      await row.waitFor();
+      const text = await row.innerText();
+      for (const part of ['new_template', 'shop', 'payment provider timeout after <*>']) assert.ok(text.includes(part), `${part} in ${text}`);
+      await screenshot(page, 'patterns-anomalies');
+      await row.click();
+      await until('the anomaly\'s related records', async () => new URL(page.url()).pathname === '/related');
+      await page.locator('section[aria-label="Record"] .detail').waitFor();
+      await context.close();
+    } finally {
+      await watched.stop();
+    }
   });
 
   test('system: ingest per source, errors, storage per day, and a connected agent', async () => {

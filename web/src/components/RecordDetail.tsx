@@ -71,22 +71,32 @@ function Value({ text }: { text: string }) {
   );
 }
 
-export function RecordDetail({ record, zone, onFilter }: { record: RecordJson; zone: Zone; onFilter: OnFilter }) {
+interface Props {
+  record: RecordJson;
+  zone: Zone;
+  onFilter: OnFilter;
+  /** The Related view's own record: no link to itself, the raw form folded away. */
+  compact?: boolean;
+}
+
+export function RecordDetail({ record, zone, onFilter, compact = false }: Props) {
   const tsMs = Date.parse(record.ts);
   const related = formatUrl({ ...DEFAULT_STATE, view: 'related', id: record.id });
   return (
     <div className="detail" onClick={(e) => e.stopPropagation()}>
       <div className="actions">
-        <a
-          className="btn small"
-          href={related}
-          onClick={(e) => {
-            e.preventDefault();
-            navigate({ ...DEFAULT_STATE, view: 'related', id: record.id });
-          }}
-        >
-          <Link2 size={13} /> Related records
-        </a>
+        {!compact && (
+          <a
+            className="btn small"
+            href={related}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate({ ...DEFAULT_STATE, view: 'related', id: record.id });
+            }}
+          >
+            <Link2 size={13} /> Related records
+          </a>
+        )}
         <span className="muted mono">id {record.id}</span>
       </div>
       <table>
@@ -122,14 +132,16 @@ export function RecordDetail({ record, zone, onFilter }: { record: RecordJson; z
           ))}
         </tbody>
       </table>
-      <h3>Raw form</h3>
-      <pre>{displayExact(JSON.stringify(record, null, 2))}</pre>
-      {record.raw != null && (
-        <>
-          <h3>Original line</h3>
-          <pre>{displayExact(record.raw)}</pre>
-        </>
-      )}
+      <details open={!compact}>
+        <summary>Raw form</summary>
+        <pre>{displayExact(JSON.stringify(record, null, 2))}</pre>
+        {record.raw != null && (
+          <>
+            <h3>Original line</h3>
+            <pre>{displayExact(record.raw)}</pre>
+          </>
+        )}
+      </details>
     </div>
   );
 }

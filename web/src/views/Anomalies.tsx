@@ -1,8 +1,8 @@
 /**
- * Anomalies: records that carry `attrs.anomaly` ({kind, template_id?,
- * service?, expected, observed, window}), found with the ordinary search API.
- * The producer (issue 5) is not built yet: this reads the agreed shape and
- * shows whatever evidence fields are present, so adapting is local to here.
+ * Anomalies: the records the anomaly stage writes (docs/pipeline.md), found
+ * with the ordinary search API by `attrs.anomaly.kind:*`; their evidence is
+ * attrs.anomaly ({kind, service, template_id, template, expected, observed,
+ * z, window}). A click opens the record's related records.
  */
 import { useQuery } from '@tanstack/react-query';
 import { apiGet, type QueryResponse, type RecordJson } from '../lib/api.ts';
@@ -18,9 +18,11 @@ const ANOMALY_QUERY = 'attrs.anomaly.kind:*';
 interface Anomaly {
   kind?: unknown;
   template_id?: unknown;
+  template?: unknown;
   service?: unknown;
   expected?: unknown;
   observed?: unknown;
+  z?: unknown;
   window?: unknown;
 }
 
@@ -64,9 +66,14 @@ export function Anomalies({ params }: { params: { q: string; from: string; to: s
                     <td>
                       <span className="badge warn">{text(a.kind)}</span>
                     </td>
-                    <td className="mono">{[text(a.service ?? r.service), text(a.template_id)].filter(Boolean).join(' · ')}</td>
+                    <td className="mono" title={text(a.template_id)}>
+                      {[text(a.service ?? r.service), text(a.template ?? a.template_id)].filter(Boolean).join(' · ')}
+                    </td>
                     <td className="num">{text(a.expected)}</td>
-                    <td className="num">{text(a.observed)}</td>
+                    <td className="num">
+                      {text(a.observed)}
+                      {typeof a.z === 'number' && <span className="muted"> (z {a.z})</span>}
+                    </td>
                     <td>{text(a.window)}</td>
                     <td>{displayLine(r.message)}</td>
                   </tr>

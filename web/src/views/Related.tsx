@@ -1,9 +1,8 @@
 /**
  * Related records: the same trace or correlation id on other hosts and
- * OSes, and the record's neighbours in time, from GET /api/v1/related?id=
- * (issue 5, not built yet; this follows the agreed contract:
- * {record, related: [{record, reason, score}]}). Everything that depends on
- * the response's shape is in this file.
+ * OSes, and the record's neighbours on its host, from GET /api/v1/related
+ * ({record, related: [{record, reason, score}], stats}), grouped by reason
+ * in the order of their best score.
  */
 import { useCallback, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
@@ -20,6 +19,7 @@ type Go = (next: AppState, options?: NavigateOptions) => void;
 export interface RelatedResponse {
   record: RecordJson;
   related: { record: RecordJson; reason: string; score: number }[];
+  stats?: { host_window_s?: number };
 }
 
 export function Related({ state, go }: { state: AppState; go: Go }) {
@@ -71,7 +71,7 @@ export function Related({ state, go }: { state: AppState; go: Go }) {
           <label className="muted">
             Neighbours within{' '}
             <select value={state.window || ''} onChange={(e) => go({ ...state, window: Number(e.target.value) }, { replace: true })} aria-label="Neighbour window">
-              <option value="">default</option>
+              <option value="">default{related.data?.stats?.host_window_s ? ` (±${related.data.stats.host_window_s}s)` : ''}</option>
               {[5, 30, 60, 300, 900].map((s) => (
                 <option key={s} value={s}>
                   ±{s}s
@@ -80,7 +80,7 @@ export function Related({ state, go }: { state: AppState; go: Go }) {
             </select>
           </label>
         </header>
-        <RecordDetail record={d.record} zone={zone} onFilter={onFilter} />
+        <RecordDetail record={d.record} zone={zone} onFilter={onFilter} compact />
       </section>
       <section className="panel body" aria-label="Hosts and systems">
         <div className="row wrap">
