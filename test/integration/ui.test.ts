@@ -282,6 +282,26 @@ describe('explore', () => {
     await page.context().close();
   });
 
+  test('the range picker sets relative and absolute ranges (absolute ones in the viewer\'s zone)', async () => {
+    const page = await open('/?q=service:tz');
+    await page.getByRole('button', { name: /Last hour/ }).click();
+    await page.getByRole('dialog', { name: 'Time range' }).getByRole('button', { name: 'Last 6 hours' }).click();
+    await until('a relative range', async () => params(page).get('from') === 'now-6h' && !params(page).has('to'));
+    await page.getByRole('button', { name: /Last 6 hours/ }).click();
+    const dialog = page.getByRole('dialog', { name: 'Time range' });
+    await dialog.getByLabel('From').fill('2026-01-05T09:00:00');
+    await dialog.getByLabel('To').fill('2026-01-05T11:00:00');
+    await dialog.getByRole('button', { name: 'Apply' }).click();
+    // New York wall-clock time in the form, UTC in the URL.
+    await until('an absolute range', async () => params(page).get('from') === '2026-01-05T14:00:00.000Z' && params(page).get('to') === '2026-01-05T16:00:00.000Z');
+    await until('the January record', async () => (await loaded(page)) === 1);
+    await page.getByRole('button', { name: /2026-01-05 09:00:00/ }).click();
+    await page.getByRole('dialog', { name: 'Time range' }).getByLabel('Relative start').fill('now-90m');
+    await page.getByRole('dialog', { name: 'Time range' }).getByLabel('Relative start').press('Enter');
+    await until('a typed relative range', async () => params(page).get('from') === 'now-90m' && !params(page).has('to'));
+    await page.context().close();
+  });
+
   test('timestamps show in the viewer\'s zone, UTC on hover and on the toggle', async () => {
     const page = await open('/?q=service:tz&from=2026-01-05T00:00:00Z&to=2026-01-06T00:00:00Z');
     const ts = page.locator('.rec .ts').first();
