@@ -16,6 +16,8 @@ declare -A APT_PACKAGES=(
   # rsyslogd and its TLS driver (test/integration/syslog.test.ts)
   [rsyslogd]=rsyslog
   [/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so]=rsyslog-gnutls
+  # Debian's browser, driven by playwright-core (test/integration/ui.test.ts)
+  [chromium]=chromium
 )
 
 missing=()

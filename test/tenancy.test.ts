@@ -22,7 +22,7 @@ describe('tenancy and tokens', () => {
         s.url,
         [
           { message: `secret of ${tenant}`, host: `host-${tenant}`, service: `svc-${tenant}`, tenant: 'acme' },
-          { message: `another ${tenant} line`, host: `host-${tenant}`, service: `svc-${tenant}` },
+          { message: `another ${tenant} line`, host: `host-${tenant}`, service: `svc-${tenant}`, attrs: { [`only_${tenant}`]: 1 } },
         ],
         bearer(tok[`${tenant}-ingest`]!),
       );
@@ -64,7 +64,7 @@ describe('tenancy and tokens', () => {
   });
 
   for (const [tenant, other] of [['acme', 'globex'], ['globex', 'acme']]) {
-    test(`${tenant} never sees ${other}'s records: query, stats, field values`, async () => {
+    test(`${tenant} never sees ${other}'s records: query, stats, field values, field names, system summary`, async () => {
       const h = bearer(tok[`${tenant}-read`]!);
       const q = await json(await fetch(`${s.url}/api/v1/query?from=now-1h&limit=1000`, { headers: h }));
       assert.equal(q.records.length, 2);
@@ -81,6 +81,12 @@ describe('tenancy and tokens', () => {
       }
       const admin = await json(await fetch(`${s.url}/api/v1/query?from=now-1h&limit=1000`, { headers: bearer(tok[`${tenant}-admin`]!) }));
       assert.ok(admin.records.every((r: any) => r.tenant === tenant));
+      const fields = await json(await fetch(`${s.url}/api/v1/fields?from=now-1h`, { headers: h }));
+      assert.deepEqual(fields.fields.filter((f: any) => f.kind === 'attr').map((f: any) => f.name), [`attrs.only_${tenant}`]);
+      const system = await json(await fetch(`${s.url}/api/v1/system`, { headers: h }));
+      assert.equal(system.tenant, tenant);
+      assert.deepEqual(system.ingest.map((r: any) => [r.source, r.records_total]), [['http', 2]]);
+      assert.equal(system.storage.rows, 2);
     });
   }
 

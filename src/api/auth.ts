@@ -1,4 +1,4 @@
-/** Who is calling: a token (Bearer, Basic password, or X-Cairn-Token), or open local mode. */
+/** Who is calling: a token (Bearer, Basic password, X-Cairn-Token, or a WebSocket subprotocol), or open local mode. */
 import type { FastifyRequest } from 'fastify';
 import type { Principal, Role, TokenStore } from '../auth/tokens.ts';
 import { roleAllows } from '../auth/tokens.ts';
@@ -25,6 +25,22 @@ export function tokenFromRequest(req: FastifyRequest): string | undefined {
   }
   const custom = req.headers['x-cairn-token'];
   if (typeof custom === 'string' && custom) return custom;
+  return tokenFromWebSocketProtocol(req.headers['sec-websocket-protocol']);
+}
+
+/**
+ * Browsers cannot set headers on a WebSocket, so the web UI offers the token
+ * as a subprotocol: `Sec-WebSocket-Protocol: cairn, cairn.token.<token>`
+ * (the server selects "cairn", never echoing the token).
+ */
+export const WS_TOKEN_PREFIX = 'cairn.token.';
+
+function tokenFromWebSocketProtocol(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  for (const part of header.split(',')) {
+    const p = part.trim();
+    if (p.startsWith(WS_TOKEN_PREFIX) && p.length > WS_TOKEN_PREFIX.length) return p.slice(WS_TOKEN_PREFIX.length);
+  }
   return undefined;
 }
 

@@ -54,7 +54,8 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadConfig({ file: values.config as string | undefined, flags, flagNames });
   const logger = createLogger(config.log.level);
   const server = await startServer(config, logger);
-  console.log(`Cairn is running at ${server.url} — data in ${config.server.data_dir}`);
+  const ui = config.ui.enabled ? ` — web UI at ${server.url}/` : '';
+  console.log(`Cairn is running at ${server.url}${ui} — data in ${config.server.data_dir}`);
   logger.info({ url: server.url, data: config.server.data_dir, auth: server.auth.mode }, 'cairn server started');
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -352,6 +352,11 @@ export const configSchema = z.strictObject({
         .describe('Related records across hosts and operating systems (api.md).'),
     })
     .prefault({}),
+  ui: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve the web UI at `/` (built into web/dist by `npm install`, or `npm run build:web`).'),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe("Cairn's own log level (JSON lines on stderr)."),

@@ -30,6 +30,9 @@ import { registerRelatedRoutes } from '../api/related.ts';
 import { lokiPrincipalResolver, registerLokiRoutes } from '../api/loki.ts';
 import { registerTailRoutes } from '../api/tail.ts';
 import { TailBus } from '../tail/bus.ts';
+import { registerFieldRoutes } from '../api/fields.ts';
+import { registerSystemRoutes } from '../api/system.ts';
+import { registerWebRoutes } from '../api/web.ts';
 import type { Logger } from '../util/logger.ts';
 import type { LogRecord } from '../record/record.ts';
 
@@ -156,6 +159,9 @@ export async function startServer(config: CairnConfig, logger: Logger): Promise<
   });
   registerRelatedRoutes(app, { config, store, auth, metrics, limiter });
   registerTailRoutes(app, { config, auth, store, bus: tailBus, lokiPrincipal: lokiPrincipalResolver(config, auth) });
+  registerFieldRoutes(app, { config, store, auth, metrics, limiter });
+  registerSystemRoutes(app, { metrics, store, queue, auth });
+  if (config.ui.enabled) registerWebRoutes(app, { logger });
   const running: Source[] = [];
   const { host, port } = splitHostPort(config.server.listen);
   try {
