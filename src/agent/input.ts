@@ -19,6 +19,8 @@ export interface InputContext {
   stateDir: string;
   logger: Logger;
   metrics: AgentMetrics;
+  /** Which input follows a source (a file identity), so two inputs whose globs overlap do not both read it. */
+  claims: Map<string, string>;
 }
 
 export interface Input {

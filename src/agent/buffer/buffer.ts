@@ -411,7 +411,7 @@ export class DiskBuffer {
       const records: BufferedRecord[] = [];
       let bytes = 0;
       let at = 0;
-      while (records.length < maxRecords && bytes < maxBytes) {
+      while (at < buf.length && records.length < maxRecords && bytes < maxBytes) {
         const f = readFrame(buf, at, limit - this.readOffset - at);
         if (f === 'invalid') {
           // Only a damaged disk gets here (startup cut torn tails): skip the rest of the segment.

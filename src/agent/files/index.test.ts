@@ -27,7 +27,7 @@ function start(dir: string, config: Record<string, unknown>): Harness {
   const buffer = DiskBuffer.open({ dir: join(dir, 'buffer'), maxBytes: 64 << 20, segmentBytes: 1 << 20, policy: 'block', fsyncIntervalMs: 5 });
   const metrics = createAgentMetrics();
   const cfg = fileInputSchema.parse({ scan_interval: '30ms', poll_interval: '10ms', ...config });
-  const input = createFileInput(cfg, 'test', { buffer, hostname: 'host-1', os: 'linux', stateDir: dir, logger: silentLogger, metrics });
+  const input = createFileInput(cfg, 'test', { buffer, hostname: 'host-1', os: 'linux', stateDir: dir, logger: silentLogger, metrics, claims: new Map() });
   const h: Harness = {
     buffer,
     input,

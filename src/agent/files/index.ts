@@ -142,6 +142,8 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
         if (!st.isFile()) continue;
         const key = identity(st);
         if (seen.has(key)) continue;
+        const owner = ctx.claims.get(key);
+        if (owner !== undefined && owner !== name) continue;
         seen.add(key);
         const known = tailers.get(key);
         if (known) {
@@ -163,6 +165,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
         }
         const t = makeTailer(path, st, fd);
         tailers.set(key, t);
+        ctx.claims.set(key, name);
         logger.debug({ input: name, path, offset: t.offset }, 'following file');
       }
     }
@@ -260,6 +263,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
     await emit(t, last);
     closeSync(t.fd);
     tailers.delete(t.key);
+    ctx.claims.delete(t.key);
     // Forget it unless the file is still there under another name the globs no longer match.
     let stillThere = false;
     try {
@@ -305,7 +309,10 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
     async stop() {
       controller.abort();
       await running;
-      for (const t of tailers.values()) closeSync(t.fd);
+      for (const t of tailers.values()) {
+        closeSync(t.fd);
+        ctx.claims.delete(t.key);
+      }
       tailers.clear();
     },
   };

@@ -1,0 +1,2 @@
+/** Every agent input registers itself on import; this is the one list of them. */
+import './files/index.ts';
