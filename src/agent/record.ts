@@ -30,6 +30,14 @@ export function encodeRecord(r: LogRecord, extra?: { recordId?: string }): Buffe
   return Buffer.from(RecordType.encode(message).finish());
 }
 
+/** Applies what an input's config sets on every record (service, type, attrs) to a normalized record. */
+export function withInputFields(r: LogRecord, cfg: { service: string; type?: LogRecord['type']; attrs: Record<string, unknown> }): LogRecord {
+  if (cfg.service) r.service = cfg.service;
+  if (cfg.type) r.type = cfg.type;
+  for (const k in cfg.attrs) if (!(k in r.attrs)) r.attrs[k] = cfg.attrs[k] as Attrs[string];
+  return r;
+}
+
 function hasKeys(attrs: Attrs): boolean {
   for (const _ in attrs) return true;
   return false;

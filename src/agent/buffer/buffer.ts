@@ -175,9 +175,10 @@ export class DiskBuffer {
     }
     const lastSeq = this.segments.reduce((m, s) => Math.max(m, s.lastSeq), 0);
     this.nextSeq = Math.max(lastSeq + 1, snapshotSeq, ids.length === 0 ? Date.now() * 1000 : 0);
-    let acked = 0;
+    const firstRecord = this.segments.find((s) => s.firstSeq > 0)?.firstSeq ?? this.nextSeq;
+    let acked = firstRecord - 1;
     try {
-      acked = Number(readFileSync(this.ackFile, 'utf8').trim()) || 0;
+      acked = Math.max(acked, Number(readFileSync(this.ackFile, 'utf8').trim()) || 0);
     } catch {
       // No ack point yet: everything in the segments is unacknowledged.
     }
