@@ -16,6 +16,9 @@ declare -A APT_PACKAGES=(
   # rsyslogd and its TLS driver (test/integration/syslog.test.ts)
   [rsyslogd]=rsyslog
   [/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so]=rsyslog-gnutls
+  # the agent's journald input follows journals with journalctl; its test writes them with systemd-journal-remote
+  [journalctl]=systemd
+  [/lib/systemd/systemd-journal-remote]=systemd-journal-remote
 )
 
 missing=()

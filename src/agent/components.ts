@@ -2,3 +2,4 @@
 import './files/index.ts';
 import './windows/input.ts';
 import './evtx/input.ts';
+import './journald/index.ts';
