@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { splitHostPort } from '../server/server.ts';
+import { splitHostPort } from '../util/hostport.ts';
 
 export interface AgentMetrics {
   registry: Registry;

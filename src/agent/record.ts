@@ -8,11 +8,23 @@ import { protoType } from '../sources/grpc/proto.ts';
 
 const RecordType = protoType('cairn.agent.v1.Record');
 
+/** ns since the epoch as the {low, high} pair protobufjs writes for an int64. */
+export function int64Bits(ns: bigint): { low: number; high: number; unsigned: boolean } {
+  const ts = BigInt.asUintN(64, ns);
+  return { low: Number(ts & 0xffffffffn) | 0, high: Number(ts >> 32n) | 0, unsigned: false };
+}
+
+/** A Record in protobufjs' field names (tsUnixNano, attrsJson, ...) as wire bytes. */
+export function encodeFields(fields: Record<string, unknown>): Buffer {
+  const out = RecordType.encode(fields).finish();
+  // protobufjs hands out a Buffer in Node: no copy.
+  return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
 /** A LogRecord (from an input's normalizer) as wire bytes; tenant and observed_ts are the server's business. */
 export function encodeRecord(r: LogRecord, extra?: { recordId?: string }): Buffer {
-  const ts = BigInt.asUintN(64, r.ts);
   const message: Record<string, unknown> = {
-    tsUnixNano: { low: Number(ts & 0xffffffffn) | 0, high: Number(ts >> 32n) | 0, unsigned: false },
+    tsUnixNano: int64Bits(r.ts),
     host: r.host,
     unit: r.unit,
     service: r.service,
@@ -27,7 +39,7 @@ export function encodeRecord(r: LogRecord, extra?: { recordId?: string }): Buffe
   if (hasKeys(r.attrs)) message.attrsJson = JSON.stringify(r.attrs);
   if (r.raw !== null) message.raw = r.raw;
   if (extra?.recordId) message.recordId = extra.recordId;
-  return Buffer.from(RecordType.encode(message).finish());
+  return encodeFields(message);
 }
 
 /** Applies what an input's config sets on every record (service, type, attrs) to a normalized record. */

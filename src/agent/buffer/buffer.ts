@@ -36,7 +36,7 @@ import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openS
 import { join } from 'node:path';
 import type { JsonValue } from '../../record/record.ts';
 import { writeFileAtomic } from '../../util/atomic-file.ts';
-import { HEADER_BYTES, POSITIONS, RECORD, SNAPSHOT, positionsFrame, readFrame, recordFrame, snapshotFrame, type Positions } from './frame.ts';
+import { HEADER_BYTES, POSITIONS, RECORD, SNAPSHOT, positionsFrame, readFrame, recordFrames, snapshotFrame, type Positions } from './frame.ts';
 
 export interface DiskBufferOptions {
   dir: string;
@@ -110,6 +110,8 @@ export class DiskBuffer {
   private readOffset = 0;
   private readFd = -1;
   private readFdSegment = -1;
+  /** Reused for every read: records handed out are slices of it, valid until the next read(). */
+  private readBuf = Buffer.alloc(0);
   private lastReadSeq = 0;
   private readonly outstanding: { lo: number; hi: number; done: boolean }[] = [];
   private ackedThrough = 0;
@@ -269,18 +271,13 @@ export class DiskBuffer {
   private async appendNow(records: Buffer[], positions?: Positions): Promise<void> {
     if (this.closed) throw new Error('the buffer is closed');
     const parts: Buffer[] = [];
-    let size = 0;
     const firstSeq = this.nextSeq;
-    for (const r of records) {
-      const f = recordFrame(this.nextSeq++, r);
-      parts.push(f);
-      size += f.length;
+    if (records.length > 0) {
+      parts.push(recordFrames(firstSeq, records));
+      this.nextSeq += records.length;
     }
-    if (positions && Object.keys(positions).length > 0) {
-      const f = positionsFrame(positions);
-      parts.push(f);
-      size += f.length;
-    }
+    if (positions && Object.keys(positions).length > 0) parts.push(positionsFrame(positions));
+    const size = parts.reduce((n, p) => n + p.length, 0);
     if (size === 0) return;
     await this.makeRoom(size);
     if (this.closed) throw new Error('the buffer is closed');
@@ -363,6 +360,8 @@ export class DiskBuffer {
   /**
    * The next durable records (at most maxRecords, about maxBytes) after those
    * read before; waits until there are some. null once the buffer is closed.
+   * The records are slices of a buffer the next read() reuses: copy what must
+   * outlive it.
    */
   async read(maxRecords: number, maxBytes: number): Promise<ReadChunk | null> {
     for (;;) {
@@ -406,9 +405,7 @@ export class DiskBuffer {
         this.readFd = openSync(seg.path, 'r');
         this.readFdSegment = seg.id;
       }
-      let len = Math.min(limit - this.readOffset, Math.max(maxBytes, READ_CHUNK));
-      let buf = Buffer.allocUnsafe(len);
-      readFully(this.readFd, buf, this.readOffset);
+      let buf = this.readInto(Math.min(limit - this.readOffset, Math.max(maxBytes, READ_CHUNK)));
       const records: BufferedRecord[] = [];
       let bytes = 0;
       let at = 0;
@@ -423,9 +420,7 @@ export class DiskBuffer {
         if (f === 'partial') {
           if (at > 0) break;
           // One frame larger than the chunk: read exactly it.
-          len = HEADER_BYTES + buf.readUInt32LE(0);
-          buf = Buffer.allocUnsafe(len);
-          readFully(this.readFd, buf, this.readOffset);
+          buf = this.readInto(HEADER_BYTES + buf.readUInt32LE(0));
           continue;
         }
         at += f.bytes;
@@ -437,6 +432,13 @@ export class DiskBuffer {
       this.readOffset += at;
       if (records.length > 0) return { lo: records[0]!.seq, hi: records.at(-1)!.seq, records, bytes };
     }
+  }
+
+  private readInto(length: number): Buffer {
+    if (this.readBuf.length < length) this.readBuf = Buffer.allocUnsafe(length);
+    const buf = this.readBuf.subarray(0, length);
+    readFully(this.readFd, buf, this.readOffset);
+    return buf;
   }
 
   private closeReadFd(): void {

@@ -50,6 +50,25 @@ export function recordFrame(seq: number, record: Buffer): Buffer {
   return frame(RECORD, record, head);
 }
 
+/** Record frames for consecutive seqs from firstSeq, in one buffer (one allocation, one write). */
+export function recordFrames(firstSeq: number, records: Buffer[]): Buffer {
+  let size = 0;
+  for (const r of records) size += HEADER_BYTES + 9 + r.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  let seq = firstSeq;
+  for (const r of records) {
+    const start = at;
+    out.writeUInt32LE(9 + r.length, at);
+    out[at + HEADER_BYTES] = RECORD;
+    out.writeBigUInt64LE(BigInt(seq++), at + HEADER_BYTES + 1);
+    r.copy(out, at + HEADER_BYTES + 9);
+    at += HEADER_BYTES + 9 + r.length;
+    out.writeUInt32LE(crc32(out.subarray(start + HEADER_BYTES, at)), start + 4);
+  }
+  return out;
+}
+
 export function positionsFrame(positions: Positions): Buffer {
   return frame(POSITIONS, Buffer.from(JSON.stringify(positions)));
 }

@@ -22,15 +22,15 @@ import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats } 
 import { glob } from 'node:fs/promises';
 import { basename, matchesGlob } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { newRecord, type Attrs } from '../../record/record.ts';
+import type { Attrs } from '../../record/record.ts';
 import { nowNs } from '../../record/time.ts';
 import type { FileInputConfig } from '../config.ts';
 import { agentInputs, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
-import { encodeRecord } from '../record.ts';
+import { encodeFields, int64Bits } from '../record.ts';
 import { LineSplitter, type Line } from './lines.ts';
 import { MultilineJoiner } from './multiline.ts';
 
-const READ_BYTES = 1024 * 1024;
+const READ_BYTES = 256 * 1024;
 const FINGERPRINT_BYTES = 1024;
 /** A rotated-away or deleted file is read for this long after it was last seen growing. */
 const GONE_GRACE_MS = 1000;
@@ -61,15 +61,16 @@ interface Tailer {
   /** When unread data was first seen after the file was caught up; 0 when caught up. */
   behindSince: number;
   attrsBase: Attrs;
-  unit: string;
+  /** The fields every record of this file shares, with attrs serialized once. */
+  template: Record<string, unknown>;
 }
 
 function identity(st: BigIntStats): string {
   return `file:${st.dev}:${st.ino}`;
 }
 
-function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
+function readAt(fd: number, position: number, length: number, into?: Buffer): Buffer {
+  const buf = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     const n = readSync(fd, buf, done, length - done, position + done);
@@ -92,6 +93,8 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
   const start = cfg.multiline ? new RegExp(cfg.multiline.start) : null;
   let running: Promise<void> | null = null;
   let firstScan = true;
+  // Reused by every read: lines are decoded (copied) before the next one.
+  const readBuf = Buffer.allocUnsafe(READ_BYTES);
   let lastScan = 0;
 
   const makeTailer = (path: string, st: BigIntStats, fd: number): Tailer => {
@@ -123,7 +126,19 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
       lastDataAt: Date.now(),
       behindSince: 0,
       attrsBase: { ...(cfg.attrs as Attrs), file: path },
-      unit: cfg.unit ?? basename(path),
+      template: {},
+    };
+  };
+
+  const setTemplate = (t: Tailer) => {
+    t.template = {
+      host: ctx.hostname,
+      unit: cfg.unit ?? basename(t.path),
+      service: cfg.service,
+      severity: 6,
+      os: ctx.os,
+      type: cfg.type ?? 'application',
+      attrsJson: JSON.stringify(t.attrsBase),
     };
   };
 
@@ -150,6 +165,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
           if (known.path !== path) {
             known.path = path;
             known.attrsBase = { ...known.attrsBase, file: path };
+            setTemplate(known);
           }
           known.goneAt = 0;
           continue;
@@ -164,6 +180,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
           continue;
         }
         const t = makeTailer(path, st, fd);
+        setTemplate(t);
         tailers.set(key, t);
         ctx.claims.set(key, name);
         logger.debug({ input: name, path, offset: t.offset }, 'following file');
@@ -178,29 +195,20 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
     if (rotation) metrics.rotations.inc({ input: name, kind: rotation });
   };
 
-  const toRecord = (t: Tailer, line: Line, ts: bigint) =>
-    encodeRecord(
-      newRecord(
-        {
-          ts,
-          os: ctx.os,
-          host: ctx.hostname,
-          unit: t.unit,
-          service: cfg.service,
-          type: cfg.type ?? 'application',
-          message: line.text,
-          attrs: line.truncated ? { ...t.attrsBase, truncated: true } : t.attrsBase,
-        },
-        ts,
-      ),
-    );
+  const toRecord = (t: Tailer, line: Line, ts: { low: number; high: number; unsigned: boolean }) =>
+    encodeFields({
+      ...t.template,
+      tsUnixNano: ts,
+      message: line.text,
+      ...(line.truncated ? { attrsJson: JSON.stringify({ ...t.attrsBase, truncated: true }) } : {}),
+    });
 
   const position = (t: Tailer, offset: number): FilePosition => ({ path: t.path, offset, fp: t.fp, fp_len: t.fpLen });
 
   /** Buffers finished lines with the position past the last one. */
   const emit = async (t: Tailer, lines: Line[]) => {
     if (lines.length === 0) return;
-    const ts = nowNs();
+    const ts = int64Bits(nowNs());
     for (let i = 0; i < lines.length; i += APPEND_LINES) {
       const part = lines.slice(i, i + APPEND_LINES);
       await buffer.append(
@@ -243,7 +251,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
     t.behindSince ||= Date.now();
     t.lastDataAt = Date.now();
     if (t.fpLen < FINGERPRINT_BYTES && size > t.fpLen) ({ fp: t.fp, fpLen: t.fpLen } = fingerprint(t.fd, size));
-    const chunk = readAt(t.fd, t.offset, Math.min(size - t.offset, READ_BYTES));
+    const chunk = readAt(t.fd, t.offset, Math.min(size - t.offset, READ_BYTES), readBuf);
     const lines = t.splitter.push(chunk, t.offset);
     t.offset += chunk.length;
     await emit(t, join(t, lines));

@@ -80,7 +80,7 @@ export class LineSplitter {
       start = bomLength(chunk, this.opts.encoding);
     }
     if (this.unit === 2 && (chunk.length - start) % 2 === 1) {
-      this.carry = chunk.subarray(chunk.length - 1);
+      this.carry = Buffer.from(chunk.subarray(chunk.length - 1));
       chunk = chunk.subarray(0, chunk.length - 1);
     }
     const lines: Line[] = [];

@@ -47,6 +47,7 @@ interface Batch {
   body: Buffer;
   /** A RETRY timer is pending. */
   retrying: NodeJS.Timeout | null;
+  sends: number;
 }
 
 function varintSize(n: number): number {
@@ -67,12 +68,15 @@ function writeVarint(buf: Buffer, at: number, n: number): number {
   return at;
 }
 
-/** A RecordBatch's id and records: each buffered Record gets its seq (field 15) appended. */
+/** Room left after a batch body for its status (field 3), so a send needs no copy. */
+const STATUS_ROOM = 128;
+
+/** A RecordBatch's id and records: each buffered Record gets its seq (field 15) appended. Has STATUS_ROOM spare bytes at the end. */
 export function encodeBatchBody(id: number, records: { seq: number; record: Buffer }[]): Buffer {
   let size = 1 + varintSize(id);
   const lengths = records.map((r) => r.record.length + 1 + varintSize(r.seq));
   for (const len of lengths) size += 1 + varintSize(len) + len;
-  const buf = Buffer.allocUnsafe(size);
+  const buf = Buffer.allocUnsafe(size + STATUS_ROOM).subarray(0, size);
   buf[0] = 0x08;
   let at = writeVarint(buf, 1, id);
   records.forEach((r, i) => {
@@ -134,10 +138,24 @@ export class Shipper {
       const chunk = await buffer.read(batchRecords, batchBytes);
       if (!chunk || !this.running) return;
       const id = this.nextId++;
-      const batch: Batch = { id, lo: chunk.lo, hi: chunk.hi, count: chunk.records.length, body: encodeBatchBody(id, chunk.records), retrying: null };
+      const batch: Batch = { id, lo: chunk.lo, hi: chunk.hi, count: chunk.records.length, body: encodeBatchBody(id, chunk.records), retrying: null, sends: 0 };
       this.inFlight.set(id, batch);
       this.send(batch);
     }
+  }
+
+  /**
+   * The batch with the current status after it: on its first send written into
+   * the body's spare room (no copy); a resend copies, since the first message
+   * may still be queued in the HTTP/2 stream.
+   */
+  private message(batch: Batch): Buffer {
+    const body = batch.body;
+    const status = this.statusBytes();
+    if (batch.sends++ > 0 || status.length > STATUS_ROOM) return Buffer.concat([body, status]);
+    const whole = Buffer.from(body.buffer, body.byteOffset, body.length + status.length);
+    status.copy(whole, body.length);
+    return whole;
   }
 
   private statusBytes(): Buffer {
@@ -159,7 +177,7 @@ export class Shipper {
 
   private send(batch: Batch): void {
     if (!this.stream || batch.retrying) return;
-    this.stream.write(Buffer.concat([batch.body, this.statusBytes()]));
+    this.stream.write(this.message(batch));
   }
 
   private sendHeartbeat(): void {
