@@ -13,7 +13,8 @@
  *    agent, the server starts again; recovery time = from the server being
  *    ready to all M lines acknowledged.
  *
- * Options: --lines N (default 1M; --quick 200k), --files F (default 4),
+ * Options: --lines N (default 1M; --quick 200k), --files F (default 4), --default-v8 (run the
+ * agent without AGENT_NODE_FLAGS),
  * --outage-lines M (default 200k; --quick 50k).
  * Results: bench/results/agent.json and a section of docs/benchmarks.md.
  */
@@ -27,6 +28,7 @@ import { datasetNames, loadRawLines } from './lib/loghub.ts';
 import { startBenchServer, type BenchServer } from './lib/server.ts';
 import { freePort } from '../test/helpers/server.ts';
 import { updateDocSection } from './lib/report.ts';
+import { AGENT_NODE_FLAGS } from '../src/agent/service.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     files: { type: 'string' },
     'outage-lines': { type: 'string' },
     quick: { type: 'boolean' },
+    'default-v8': { type: 'boolean' },
   },
 });
 const LINES = Number(values.lines ?? (values.quick ? 200_000 : 1_000_000));
@@ -117,7 +120,9 @@ async function main() {
       inputs: { files: [{ paths: [join(work, 'logs', '*.log')], poll_interval: '50ms' }] },
     }),
   );
-  const agent: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'cairn.js'), 'agent', '--config', agentYaml], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // The agent runs as the service units run it (AGENT_NODE_FLAGS; --default-v8: Node's defaults, for comparison).
+  const flags = values['default-v8'] ? [] : AGENT_NODE_FLAGS;
+  const agent: ChildProcess = spawn(process.execPath, [...flags, join(ROOT, 'bin', 'cairn.js'), 'agent', '--config', agentYaml], { stdio: ['ignore', 'ignore', 'inherit'] });
   const agentPid = agent.pid!;
   for (let i = 0; i < 100 && (await agentCounter(metricsUrl, 'cairn_agent_connected')) !== 1; i++) await sleep(100);
   const load = loadavg()[0]!;
@@ -194,6 +199,7 @@ async function main() {
       node: process.version,
       load_average_at_start: Math.round(load * 10) / 10,
       note: 'generator, agent and server share the machine (2 cores, shared with other work); the lead re-measures on a quiet machine',
+      agent_node_flags: flags.join(' ') || '(Node defaults)',
     },
     file_collection: throughput,
     outage_recovery: recovery,
@@ -205,7 +211,7 @@ async function main() {
     'agent',
     '## Agent: file collection and outage recovery',
     [
-      `Measured ${result.date.slice(0, 10)} on ${result.machine.cores} cores (load average ${result.machine.load_average_at_start} at the start), Node ${process.version}; ${result.machine.note}. Raw data: \`bench/results/agent.json\`.`,
+      `Measured ${result.date.slice(0, 10)} on ${result.machine.cores} cores (load average ${result.machine.load_average_at_start} at the start), Node ${process.version}, agent run with \`${result.machine.agent_node_flags}\` as the service units run it; ${result.machine.note}. Raw data: \`bench/results/agent.json\`.`,
       '',
       '| measure | result | target |',
       '|---|---|---|',

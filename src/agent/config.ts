@@ -115,9 +115,21 @@ export const agentConfigSchema = z.strictObject({
     .describe('Where to ship.'),
   agent: z
     .strictObject({
-      data_dir: z.string().min(1).default(defaultDataDir()).describe('The buffer, positions and the agent id live here.'),
+      data_dir: z
+        .string()
+        .min(1)
+        .nullable()
+        .default(null)
+        .transform((v) => v ?? defaultDataDir())
+        .describe('The buffer, positions and the agent id live here; null = /var/lib/cairn-agent (Windows: %ProgramData%\\Cairn\\agent).'),
       id: z.string().min(1).max(128).nullable().default(null).describe('This installation\'s id; default: a UUID made at first start and kept in data_dir.'),
-      hostname: z.string().min(1).default(osHostname()).describe('Host name sent with the agent\'s status and on file records.'),
+      hostname: z
+        .string()
+        .min(1)
+        .nullable()
+        .default(null)
+        .transform((v) => v ?? osHostname())
+        .describe('Host name sent with the agent\'s status and on file records; null = the machine\'s name.'),
     })
     .prefault({}),
   buffer: z
