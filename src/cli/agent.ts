@@ -33,7 +33,9 @@ install / uninstall:
   Linux: writes /etc/systemd/system/cairn-agent.service (from
   deploy/systemd/cairn-agent.service) and enables it with systemctl.
   Windows: creates the "CairnAgent" service with sc.exe.
-  --dry-run prints what would be written and run, and changes nothing.`;
+  --dry-run prints what would be written and run, and changes nothing.
+  The services start Node with --max-semi-space-size=1 --max-old-space-size=128,
+  which keeps the agent's memory near its working set (docs/agent.md, Memory).`;
 
 const FLAG_PATHS: Record<string, string> = {
   server: 'server.url',
