@@ -18,6 +18,9 @@ declare -A APT_PACKAGES=(
   [/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so]=rsyslog-gnutls
   # Debian's browser, driven by playwright-core (test/integration/ui.test.ts)
   [chromium]=chromium
+  # the agent's journald input follows journals with journalctl; its test writes them with systemd-journal-remote
+  [journalctl]=systemd
+  [/lib/systemd/systemd-journal-remote]=systemd-journal-remote
 )
 
 missing=()

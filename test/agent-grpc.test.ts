@@ -83,7 +83,7 @@ describe('agent stream', () => {
     const ack = await stream.ack(1);
     // The ack is the promise of durability: the records are there now, no waiting.
     const found = await search(s, read, '"agent durable"');
-    assert.deepEqual(ack, { batchId: '1', status: 'ACK_STATUS_STORED', accepted: 2, rejected: 0, errors: [], retryAfterMs: 0, message: '' });
+    assert.deepEqual(ack, { batchId: '1', status: 'ACK_STATUS_STORED', accepted: 2, rejected: 0, errors: [], retryAfterMs: 0, message: '', duplicates: 0 });
     assert.equal(found.length, 2);
     const one = found.find((r) => r.message === 'agent durable one');
     assert.deepEqual(
@@ -138,6 +138,41 @@ describe('agent stream', () => {
     assert.equal((await search(s, read, '"dup race"')).length, 1);
     const metrics = await (await fetch(`${s.server.url}/metrics`)).text();
     assert.match(metrics, /log_errors_total\{source="agent",tenant="fleet",reason="duplicate"\} 5/);
+  });
+
+  test('records resent in new batches (a restarted agent) are recognised by their seq and stored once', async () => {
+    const seqRec = (seq: number) => rec(`seq record ${seq}`, { seq: String(seq) });
+    const range = (lo: number, hi: number) => Array.from({ length: hi - lo + 1 }, (_, i) => seqRec(lo + i));
+    const first = new AgentStream(s.client, agentMd(ingest, 'agent-seq'));
+    first.send(1, range(1000, 1004));
+    assert.equal((await first.ack(1)).accepted, 5);
+    first.close();
+    // After a restart the agent cuts batches anew, with new ids, from its last persisted ack.
+    const second = new AgentStream(s.client, agentMd(ingest, 'agent-seq'));
+    second.send(2, range(1002, 1007));
+    const ack = await second.ack(2);
+    assert.deepEqual([ack.status, ack.accepted, ack.duplicates], ['ACK_STATUS_STORED', 3, 3]);
+    // Two copies racing: the second waits for the first and finds its seqs stored.
+    second.send(3, range(1008, 1009));
+    second.send(4, range(1008, 1010));
+    const [a3, a4] = [await second.ack(3), await second.ack(4)];
+    assert.deepEqual([a3.accepted, a4.accepted, a4.duplicates], [2, 1, 2]);
+    // Another agent's seqs are its own; records without a seq are never deduplicated.
+    const other = new AgentStream(s.client, agentMd(ingest, 'agent-seq-other'));
+    other.send(1, [...range(1000, 1001), rec('seq none'), rec('seq none')]);
+    assert.equal((await other.ack(1)).accepted, 4);
+    // A heartbeat (batch 0, no records) updates the status and is not acknowledged.
+    other.send(0, [], { backlogRecords: '7', lagMs: '1500', droppedRecords: '3', configVersion: '4', configError: 'inputs.files: bad' });
+    other.send(2, [rec('seq after heartbeat')]);
+    await other.ack(2);
+    assert.equal(other.acks.some((a) => a.batchId === '0'), false);
+    for (const st of [second, other]) st.close();
+    assert.equal((await search(s, read, '"seq record"')).length, 11 + 2);
+    assert.equal((await search(s, read, '"seq none"')).length, 2);
+    const agents = await fetch(`${s.server.url}/api/v1/agents`, { headers: { authorization: `Bearer ${read}` } }).then((r) => r.json() as Promise<any>);
+    const me = agents.agents.find((x: any) => x.agent_id === 'agent-seq-other');
+    assert.deepEqual([me.backlog_records, me.lag_ms, me.dropped_records, me.config_version, me.config_error], [7, 1500, 3, 4, 'inputs.files: bad']);
+    assert.equal(agents.agents.find((x: any) => x.agent_id === 'agent-seq').duplicate_records, 5);
   });
 
   test('invalid records are rejected one by one with their index; the rest is stored', async () => {
@@ -283,7 +318,8 @@ describe('agent stream backpressure', () => {
       assert.match(refused.message, /over its rate limit/);
       await new Promise((r) => setTimeout(r, refused.retryAfterMs));
       stream.send(2, batch.map((r) => ({ ...r, message: `${r.message} second` })));
-      await new Promise((r) => setTimeout(r, 100));
+      // The second answer for batch 2 (on a busy machine it takes more than a moment).
+      for (let i = 0; i < 100 && stream.acks.filter((a) => a.batchId === '2').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
       assert.equal(stream.acks.at(-1)!.status, 'ACK_STATUS_STORED', 'the resend of a refused batch is not a duplicate');
       stream.close();
       assert.equal((await search(s, s.token('read'), 'rated')).length, 20);

@@ -8,17 +8,24 @@
  * (atomically: temp file, fsync, rename) while a server may be running; the
  * server notices by the file's mtime, checked at most once a second, so new
  * and revoked tokens apply without a restart.
+ *
+ * JWTs (jwt.ts) are entries too, of kind "jwt" without a hash: the entry is
+ * what a JWT's jti must name, so revoking it (deleting the entry) refuses the
+ * token at once, whatever its expiry says.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import { SharedJsonFile } from '../util/atomic-file.ts';
+import { JWT_PATTERN, JwtVerifier, loadOrCreateSigningKey, signJwt } from './jwt.ts';
 
 export const ROLES = ['ingest', 'read', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface TokenEntry {
   id: string;
-  /** hex SHA-256 of the secret part */
+  /** opaque (`cairn_<id>_<secret>`, the default) or jwt (the id is the JWT's jti). */
+  kind?: 'opaque' | 'jwt';
+  /** hex SHA-256 of the secret part; empty for JWTs */
   hash: string;
   tenant: string;
   role: Role;
@@ -51,9 +58,13 @@ function sha256Hex(text: string): string {
 
 export class TokenStore {
   private readonly state: SharedJsonFile<TokenFile>;
+  private readonly dataDir: string;
+  private readonly jwts: JwtVerifier;
   private entries = new Map<string, TokenEntry>();
 
   constructor(dataDir: string) {
+    this.dataDir = dataDir;
+    this.jwts = new JwtVerifier(dataDir);
     this.state = new SharedJsonFile<TokenFile>(
       tokenFilePath(dataDir),
       () => ({ version: 1, tokens: [] }),
@@ -63,14 +74,27 @@ export class TokenStore {
 
   /** The principal a token stands for, or a reason it does not stand for one. */
   verify(token: string, now = Date.now()): Principal | { error: string } {
-    const m = TOKEN_PATTERN.exec(token.trim());
+    const text = token.trim();
+    if (JWT_PATTERN.test(text)) return this.verifyJwt(text, now);
+    const m = TOKEN_PATTERN.exec(text);
     if (!m) return { error: 'malformed token' };
     this.state.read();
     const entry = this.entries.get(m[1]!);
-    if (!entry) return { error: 'unknown or revoked token' };
+    if (!entry || entry.kind === 'jwt') return { error: 'unknown or revoked token' };
     const given = Buffer.from(sha256Hex(m[2]!), 'hex');
     const stored = Buffer.from(entry.hash, 'hex');
     if (given.length !== stored.length || !timingSafeEqual(given, stored)) return { error: 'unknown or revoked token' };
+    if (entry.expires && Date.parse(entry.expires) <= now) return { error: 'token expired' };
+    return { tenant: entry.tenant, role: entry.role, tokenId: entry.id };
+  }
+
+  private verifyJwt(token: string, now: number): Principal | { error: string } {
+    const claims = this.jwts.verify(token, now);
+    if ('error' in claims) return claims;
+    this.state.read();
+    const entry = this.entries.get(claims.jti);
+    // The entry must agree with the claims: a signed token never widens what was issued.
+    if (!entry || entry.kind !== 'jwt' || entry.tenant !== claims.tenant || entry.role !== claims.role) return { error: 'unknown or revoked token' };
     if (entry.expires && Date.parse(entry.expires) <= now) return { error: 'token expired' };
     return { tenant: entry.tenant, role: entry.role, tokenId: entry.id };
   }
@@ -98,6 +122,21 @@ export class TokenStore {
     this.entries.set(id, entry);
     this.save();
     return { token: `cairn_${id}_${secret}`, entry };
+  }
+
+  /** Issues a JWT (signed with the data directory's key, made on first use); it must expire. */
+  async createJwt(opts: { tenant: string; role: Role; expiresMs: number; name?: string }): Promise<{ token: string; entry: TokenEntry }> {
+    const key = loadOrCreateSigningKey(this.dataDir);
+    this.state.read(true);
+    const id = randomBytes(6).toString('hex');
+    const now = new Date();
+    // Whole seconds, as exp carries them, so the entry and the token expire together.
+    const expires = new Date(Math.floor((now.getTime() + opts.expiresMs) / 1000) * 1000);
+    const token = await signJwt(key, { tenant: opts.tenant, role: opts.role, jti: id, expiresMs: expires.getTime() });
+    const entry: TokenEntry = { id, kind: 'jwt', hash: '', tenant: opts.tenant, role: opts.role, name: opts.name ?? '', created: now.toISOString(), expires: expires.toISOString() };
+    this.entries.set(id, entry);
+    this.save();
+    return { token, entry };
   }
 
   revoke(id: string): boolean {

@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   token: () => import('./token.ts'),
   config: () => import('./config.ts'),
   agents: () => import('./agents.ts'),
+  agent: () => import('./agent.ts'),
 };
 
 const SUMMARIES: Record<string, string> = {
@@ -27,6 +28,7 @@ const SUMMARIES: Record<string, string> = {
   token: 'create, list and revoke API tokens',
   config: 'check a configuration file',
   agents: 'agent status and per-access-key agent configs',
+  agent: 'run the log agent, or install it as a service',
 };
 
 export const USAGE = `usage: cairn <command> [options]

@@ -8,19 +8,23 @@ import { UsageError, parse } from './args.ts';
 export const summary = 'create, list and revoke API tokens';
 
 const HELP = `usage:
-  cairn token create --tenant T --role ingest|read|admin [--expires 30d] [--name TEXT]
+  cairn token create --tenant T --role ingest|read|admin [--expires 30d] [--name TEXT] [--jwt]
   cairn token list
   cairn token revoke ID
 
 The token is printed once and stored only as a hash, in <data>/auth/tokens.json.
 A running server picks up new and revoked tokens within a second.
+With --jwt the token is a JWT signed with the data directory's Ed25519 key
+(<data>/auth/jwt-ed25519.pem, made on first use); it always expires (default
+30d) and "revoke" works for it by its id (the JWT's jti).
 
 options:
   --data DIR       data directory (default ./data, or server.data_dir of --config)
   --config FILE    take the data directory from this configuration file
   --tenant T       the tenant every request with this token acts as
   --role R         ingest (send logs), read (query), admin (everything)
-  --expires D      lifetime, e.g. 12h, 30d, 1y (default: no expiry)
+  --expires D      lifetime, e.g. 12h, 30d, 1y (default: no expiry; 30d with --jwt)
+  --jwt            issue a signed JWT (for agents: self-describing, with an expiry)
   --name TEXT      a note to tell tokens apart in "list"
   --json           machine-readable output
   -h, --help       show this help`;
@@ -35,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
       role: { type: 'string' },
       expires: { type: 'string' },
       name: { type: 'string' },
+      jwt: { type: 'boolean' },
       json: { type: 'boolean' },
     },
     true,
@@ -58,11 +63,13 @@ export async function run(argv: string[]): Promise<number> {
         expiresMs = parseDurationMs(values.expires);
         if (!expiresMs) throw new UsageError(`--expires: "${values.expires}" is not a duration (e.g. 12h, 30d)`);
       }
-      const { token, entry } = store.create({ tenant, role, expiresMs, name: values.name });
+      const { token, entry } = values.jwt
+        ? await store.createJwt({ tenant, role, expiresMs: expiresMs ?? parseDurationMs('30d')!, name: values.name })
+        : store.create({ tenant, role, expiresMs, name: values.name });
       if (values.json) console.log(JSON.stringify({ token, ...entry, hash: undefined }));
       else {
         console.log(token);
-        console.error(`token ${entry.id} for tenant "${tenant}", role ${role}${entry.expires ? `, expires ${entry.expires}` : ''}. It is shown only this once.`);
+        console.error(`${values.jwt ? 'JWT' : 'token'} ${entry.id} for tenant "${tenant}", role ${role}${entry.expires ? `, expires ${entry.expires}` : ''}. It is shown only this once.`);
       }
       return 0;
     }
@@ -72,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
       else if (list.length === 0) console.log('no tokens');
       else {
         for (const t of list) {
-          console.log(`${t.id}  tenant=${t.tenant}  role=${t.role}  created=${t.created}  expires=${t.expires ?? 'never'}${t.name ? `  name=${t.name}` : ''}`);
+          console.log(`${t.id}  ${t.kind === 'jwt' ? 'jwt     ' : 'opaque  '}tenant=${t.tenant}  role=${t.role}  created=${t.created}  expires=${t.expires ?? 'never'}${t.name ? `  name=${t.name}` : ''}`);
         }
       }
       return 0;

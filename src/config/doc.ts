@@ -65,6 +65,14 @@ function rows(schema: JsonSchema, prefix: string[], out: string[]): void {
   }
 }
 
+/** Reference table rows (key, type, default, meaning) of any schema, its keys under prefix. */
+export function referenceRows(schema: z.ZodType, prefix: string[] = []): string[] {
+  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const out: string[] = [];
+  rows(js, prefix, out);
+  return out;
+}
+
 export function configurationDoc(): string {
   const js = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const lines = [

@@ -108,7 +108,12 @@ export function loadConfig(options: LoadOptions = {}): CairnConfig {
 }
 
 export function validateConfig(tree: unknown, source: string, origins = new Map<string, string>()): CairnConfig {
-  const result = configSchema.safeParse(tree);
+  return validateWith(configSchema, tree, source, origins);
+}
+
+/** Validates against any schema (the agent has its own), with errors that name each key and where it came from. */
+export function validateWith<S extends z.ZodType>(schema: S, tree: unknown, source: string, origins = new Map<string, string>()): z.output<S> {
+  const result = schema.safeParse(tree);
   if (result.success) return result.data;
   throw new ConfigError(describeIssues(result.error.issues, origins), source);
 }

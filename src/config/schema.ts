@@ -164,6 +164,7 @@ export const configSchema = z.strictObject({
       agent: z
         .strictObject({
           dedup_window: z.number().int().positive().default(256).describe('Committed batch ids remembered per agent, so a batch resent after a reconnect is not stored twice.'),
+          dedup_records: z.number().int().positive().default(10_000_000).describe('Record seqs remembered per agent (below its highest stored seq), so records a restarted agent resends are not stored twice.'),
           max_agents: z.number().int().positive().default(10_000).describe('Agents whose status and dedup window are kept; the least recently seen is forgotten first.'),
           max_in_flight_batches: z.number().int().positive().default(8).describe('Batches of one agent stream being stored at once; beyond, the server stops reading the stream.'),
           max_config_bytes: byteSize().prefault('1MiB').describe('Largest agent config (JSON text).'),

@@ -34,6 +34,7 @@ import { registerFieldRoutes } from '../api/fields.ts';
 import { registerSystemRoutes } from '../api/system.ts';
 import { registerWebRoutes } from '../api/web.ts';
 import type { Logger } from '../util/logger.ts';
+import { isLoopback, splitHostPort } from '../util/hostport.ts';
 import type { LogRecord } from '../record/record.ts';
 
 export interface RunningServer {
@@ -50,16 +51,8 @@ export interface RunningServer {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
-export function splitHostPort(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':');
-  let host = listen.slice(0, i) || '0.0.0.0';
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { host, port: Number(listen.slice(i + 1)) };
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
-}
+// Here for the modules that import them from the server; the agent imports util/hostport.ts (not the whole server).
+export { isLoopback, splitHostPort };
 
 /** auto → open on loopback, token elsewhere; open on a non-loopback address is refused. */
 export function resolveAuthMode(config: CairnConfig): 'open' | 'token' {

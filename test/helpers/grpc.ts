@@ -42,6 +42,7 @@ export interface Ack {
   errors: { index: number; reason: string }[];
   retryAfterMs: number;
   message: string;
+  duplicates: number;
 }
 
 /** One agent ingest stream: send batches, wait for their acks, see how the stream ended. */

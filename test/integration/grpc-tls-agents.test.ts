@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ROOT, freePort, startChildServer, tempDir, type ChildServer } from '../helpers/server.ts';
 import { AgentStream, grpcClient, metadata, unary } from '../helpers/grpc.ts';
+import { messages, startChildAgent, waitFor } from '../helpers/agent.ts';
 
 let dir: string;
 let server: ChildServer;
@@ -91,4 +92,29 @@ test('cairn agents config set/get/list while the server runs; agents fetch it ov
   assert.match(cairn(['--help']).out, /\bagents\b/);
   assert.match(cairn(['agents', '--help']).out, /usage:\s+cairn agents list/);
   assert.match(cairn(['server', '--help']).out, /--grpc-listen/);
+});
+
+test('cairn agent ships over TLS, trusting the server through server.ca; without the CA it does not connect', { timeout: 60_000 }, async () => {
+  const logFile = join(dir, 'tls-agent.log');
+  writeFileSync(logFile, 'agent over tls one\nagent over tls two\n');
+  const metricsPort = await freePort();
+  const config = (withCa: boolean, sub: string) => ({
+    server: { url: `grpcs://${address}`, access_key: 'tls-agent', server_name: 'localhost', ...(withCa ? { ca: join(dir, 'cert.pem') } : {}), reconnect_max: '1s' },
+    agent: { data_dir: join(dir, sub) },
+    metrics: { listen: `127.0.0.1:${withCa ? metricsPort : metricsPort + 1}` },
+    inputs: { files: [logFile] },
+  });
+  const untrusted = startChildAgent(tempDir('cairn-tls-agent-'), config(false, 'agent-untrusted'));
+  const trusted = startChildAgent(tempDir('cairn-tls-agent-'), config(true, 'agent-trusted'));
+  try {
+    await waitFor('both records over TLS', async () => (await messages(server.url, '"agent over tls"', {}, 1000)).length === 2 || undefined);
+    const health = (await (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).json()) as any;
+    assert.equal(health.connected, true);
+    const refused = (await (await fetch(`http://127.0.0.1:${metricsPort + 1}/healthz`)).json()) as any;
+    assert.equal(refused.connected, false, 'a certificate it cannot verify is refused');
+    assert.match(untrusted.stderr(), /agent stream lost/);
+  } finally {
+    await trusted.stop();
+    await untrusted.stop();
+  }
 });

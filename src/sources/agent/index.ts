@@ -30,14 +30,21 @@ import { UNKNOWN_TENANT, authorizeCall, grpcStatus, metadataText, tokenFromMetad
 import { protoType } from '../grpc/proto.ts';
 import { AgentRegistry, type AgentMeta, type AgentState } from './agents.ts';
 import { ACCESS_KEY_PATTERN, AgentConfigError, AgentConfigStore, DEFAULT_ACCESS_KEY, type AgentConfigEntry } from './configs.ts';
-import { recordFromAgent, type AgentRecord } from './records.ts';
+import { recordFromAgent, seqOf, type AgentRecord } from './records.ts';
 
 const MAX_REPORTED_ERRORS = 100;
 
 interface DecodedBatch {
   batchId?: Parameters<typeof int64ToBigInt>[0];
   records?: AgentRecord[];
-  status?: { backlogRecords?: unknown; backlogBytes?: unknown; lagMs?: unknown } | null;
+  status?: {
+    backlogRecords?: unknown;
+    backlogBytes?: unknown;
+    lagMs?: unknown;
+    droppedRecords?: unknown;
+    configVersion?: unknown;
+    configError?: string;
+  } | null;
 }
 
 export interface BatchAck {
@@ -48,6 +55,7 @@ export interface BatchAck {
   errors: { index: number; reason: string }[];
   retryAfterMs: number;
   message: string;
+  duplicates: number;
 }
 
 interface ConfigResponse {
@@ -82,7 +90,7 @@ function toNumber(v: unknown): number | null {
 export function createAgentService(ctx: GrpcServiceContext): GrpcService {
   const { config, ingestor, grpcAuth, auth } = ctx;
   const opts = config.sources.agent;
-  const registry = new AgentRegistry(opts.max_agents, opts.dedup_window);
+  const registry = new AgentRegistry(opts.max_agents, opts.dedup_window, opts.dedup_records);
   const configs = new AgentConfigStore(config.server.data_dir, opts.max_config_bytes);
   const RecordBatch = protoType('cairn.agent.v1.RecordBatch');
   const ConfigRequest = protoType('cairn.agent.v1.AgentConfigRequest');
@@ -94,23 +102,37 @@ export function createAgentService(ctx: GrpcServiceContext): GrpcService {
 
   registerHttpRoutes(ctx, auth, registry, configs);
 
-  /** Stores one batch (or recognises it as a duplicate) and says what to answer. */
-  async function storeBatch(batch: DecodedBatch, state: AgentState, ictx: IngestContext, bytes: number): Promise<BatchAck> {
+  /** Stores one batch (or recognises it as a duplicate) and says what to answer; null for a heartbeat (no answer). */
+  async function storeBatch(batch: DecodedBatch, state: AgentState, ictx: IngestContext, bytes: number): Promise<BatchAck | null> {
     const batchId = (int64ToBigInt(batch.batchId, true) ?? 0n).toString();
-    const ack: BatchAck = { batchId, status: 'ACK_STATUS_STORED', accepted: 0, rejected: 0, errors: [], retryAfterMs: 0, message: '' };
+    const ack: BatchAck = { batchId, status: 'ACK_STATUS_STORED', accepted: 0, rejected: 0, errors: [], retryAfterMs: 0, message: '', duplicates: 0 };
     const records = batch.records ?? [];
-    state.lastBatchId = batchId;
     if (batch.status) {
       state.backlogRecords = toNumber(batch.status.backlogRecords);
       state.backlogBytes = toNumber(batch.status.backlogBytes);
       state.lagMs = toNumber(batch.status.lagMs);
+      state.droppedRecords = toNumber(batch.status.droppedRecords);
+      state.configVersion = toNumber(batch.status.configVersion);
+      state.configError = batch.status.configError || null;
     }
+    if (batchId === '0' && records.length === 0) return null;
+    state.lastBatchId = batchId;
     const earlier = state.inFlight(batchId);
     if (state.isCommitted(batchId) || (earlier && (await earlier))) {
       state.duplicateBatches++;
       ingestor.reject(ictx, 'duplicate', records.length);
       return { ...ack, status: 'ACK_STATUS_DUPLICATE', message: `batch ${batchId} was already stored` };
     }
+    // Records resent by a restarted agent come in new batches: they are recognised by their seq.
+    const seqs = records.map(seqOf);
+    const numbered = seqs.filter((q) => q > 0);
+    let seqLo = Infinity;
+    let seqHi = -Infinity;
+    for (const q of numbered) {
+      if (q < seqLo) seqLo = q;
+      if (q > seqHi) seqHi = q;
+    }
+    if (numbered.length > 0) for (const first of state.seqsInFlight(seqLo, seqHi)) await first;
     const now = nowNs();
     const kept: LogRecord[] = [];
     const refuse = (index: number, reason: string, text: string) => {
@@ -119,6 +141,10 @@ export function createAgentService(ctx: GrpcServiceContext): GrpcService {
       if (ack.errors.length < MAX_REPORTED_ERRORS) ack.errors.push({ index, reason: text });
     };
     records.forEach((r, i) => {
+      if (seqs[i]! > 0 && state.seqs.has(seqs[i]!)) {
+        ack.duplicates++;
+        return;
+      }
       const result = recordFromAgent(r, ictx.tenant, now, config.ingest.keep_raw);
       if ('error' in result) return refuse(i, 'invalid_record', result.error);
       const record = result.record;
@@ -132,8 +158,14 @@ export function createAgentService(ctx: GrpcServiceContext): GrpcService {
       if (refused) return refuse(i, refused, 'timestamp is outside the accepted window (ingest.max_future, ingest.max_past)');
       kept.push(record);
     });
+    if (ack.duplicates > 0) {
+      state.duplicateRecords += ack.duplicates;
+      ingestor.reject(ictx, 'duplicate', ack.duplicates);
+    }
     const stored = ingestor.submit(kept, ictx, bytes);
-    state.track(batchId, stored.then(() => true, () => false));
+    const outcome = stored.then(() => true, () => false);
+    state.track(batchId, outcome);
+    if (numbered.length > 0) state.trackSeqs(seqLo, seqHi, outcome);
     try {
       await stored;
     } catch (err) {
@@ -143,6 +175,7 @@ export function createAgentService(ctx: GrpcServiceContext): GrpcService {
       return { ...ack, status: 'ACK_STATUS_RETRY', accepted: 0, retryAfterMs: seconds * 1000, message: d.message };
     }
     state.commit(batchId);
+    state.seqs.addAll(numbered);
     state.batches++;
     state.recordsAccepted += kept.length;
     state.recordsRejected += ack.rejected;
@@ -221,7 +254,7 @@ export function createAgentService(ctx: GrpcServiceContext): GrpcService {
       storeBatch(batch, state, ictx, bytes.length)
         .then(
           (ack) => {
-            if (!failed) call.write(ack);
+            if (ack && !failed) call.write(ack);
           },
           (err: unknown) => stopWith(grpcStatus(Status.INTERNAL, (err as Error).message)),
         )

@@ -23,6 +23,15 @@ export interface AgentRecord {
   attrsJson?: string;
   recordId?: string;
   raw?: string;
+  seq?: Int64;
+}
+
+/** A record's seq as a number (agents start seqs near 1e15, far inside 2^53); 0 = none. */
+export function seqOf(r: AgentRecord): number {
+  const v = r.seq;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'object' && v !== null) return (v.high >>> 0) * 4294967296 + (v.low >>> 0);
+  return v ? Number(v) || 0 : 0;
 }
 
 export function recordFromAgent(r: AgentRecord, tenant: string, nowNs: bigint, keepRaw: boolean): { record: LogRecord } | { error: string } {
