@@ -444,7 +444,8 @@ describe('views', () => {
     const texts = await rows.allInnerTexts();
     assert.ok(texts.some((t) => t.includes('GET <*> took <*>')), texts.slice(0, 5).join('\n'));
     assert.ok((await page.locator('section[aria-label="Patterns"] .badge.new').count()) > 0, 'templates first seen in the range are marked');
-    assert.ok((await page.locator('section[aria-label="Patterns"] .sparkline polyline').count()) > 0);
+    // Sparklines load after the table (one stats request per template): wait for them.
+    await page.locator('section[aria-label="Patterns"] .sparkline polyline').first().waitFor();
     await screenshot(page, 'patterns');
     await rows.filter({ hasText: 'GET <*> took <*>' }).click();
     await until('Explore on the template', async () => new URL(page.url()).pathname === '/' && /template_id:/.test(params(page).get('q') ?? ''));
