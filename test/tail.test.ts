@@ -134,6 +134,33 @@ describe('live tail', () => {
     await new Promise((r) => setTimeout(r, 100));
     await assert.rejects(connect(`${s.url}/api/v1/tail?q=x`), (e: any) => e.status === 429);
     for (const c of open) c.ws.close();
+    await new Promise((r) => setTimeout(r, 100));
+  });
+
+  test('a template failing on a live line marks it TemplateFormatErr; the server stays up', async () => {
+    const q = new URLSearchParams({ query: '{service="tpl"} | line_format "{{ __line__ | urldecode }}"' });
+    const c = await connect(`${s.url}/loki/api/v1/tail?${q}`);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      await postLogs(s.url, [{ message: 'bad %zz escape', service: 'tpl' }]);
+      const m = await c.next((x) => x.streams?.length > 0);
+      assert.deepEqual(m.streams[0].values.map((v: string[]) => v[1]), ['bad %zz escape']);
+      assert.equal(m.streams[0].stream.__error__, 'TemplateFormatErr');
+      assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+    } finally {
+      c.ws.close();
+    }
+  });
+
+  test('a history query the store refuses closes the tail with 1011 and a reason that fits a close frame', async () => {
+    // JavaScript reads \p{...} without the u flag as text; DuckDB's RE2 refuses it, quoting it back.
+    const q = new URLSearchParams({ query: `{service=~"\\\\p{${'é'.repeat(80)}}"}` });
+    const c = await connect(`${s.url}/loki/api/v1/tail?${q}`);
+    const [code, reason] = await new Promise<[number, Buffer]>((resolve) => c.ws.once('close', (...a) => resolve(a)));
+    assert.equal(code, 1011);
+    assert.match(reason.toString(), /^history query failed/);
+    assert.ok(reason.length <= 123);
+    assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
   });
 });
 

@@ -30,6 +30,7 @@ import { recordToJson } from '../record/json.ts';
 import { recordId } from '../record/id.ts';
 import { nowNs } from '../record/time.ts';
 import { lokiTime } from './loki.ts';
+import { truncateUtf8 } from '../sources/http/index.ts';
 
 interface TailDeps {
   config: CairnConfig;
@@ -141,6 +142,7 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
         const items = filter(records);
         if (items.length > 0) session.offer(items);
       },
+      onError: (err) => closeWith(ws, 1011, `tail filter failed: ${err.message}`),
     });
     ws.on('close', () => {
       unsubscribe();
@@ -230,7 +232,7 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
             if (entries.length > 0 && ws.readyState === ws.OPEN) ws.send(JSON.stringify(lokiTailMessage(entries, [])));
           })
           .catch((err: Error) => {
-            if (ws.readyState === ws.OPEN) ws.close(1011, `history query failed: ${err.message}`.slice(0, 120));
+            if (ws.readyState === ws.OPEN) closeWith(ws, 1011, `history query failed: ${err.message}`);
           })
           .finally(() => {
             session.paused = false;
@@ -239,6 +241,11 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
       },
     );
   });
+}
+
+/** A close frame's reason is at most 123 bytes; ws throws on a longer one. */
+function closeWith(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, truncateUtf8(reason, 123));
 }
 
 type TailEntry = { ts: bigint; result: PipelineResult };
