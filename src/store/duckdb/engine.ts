@@ -807,7 +807,13 @@ export class DuckDBEngine {
   ): Promise<DuckDBValue[][]> {
     if (this.closed) throw new Error('store is closed');
     const plan = this.plan(heads, segs);
-    const conn = await this.acquireConn();
+    let conn: DuckDBConnection;
+    try {
+      conn = await this.acquireConn();
+    } catch (err) {
+      plan.release();
+      throw err;
+    }
     this.running.set(requestId, conn);
     try {
       // A cancel that came before the SQL started (or raced its start) finds
