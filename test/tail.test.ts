@@ -164,6 +164,24 @@ describe('live tail', () => {
   });
 });
 
+test('the Loki tail history query runs under query.timeout', async () => {
+  const s = await startTestServer({ query: { timeout: '1ms' } });
+  try {
+    // More rows than one page of the in-process scan: the time is up before the second page.
+    for (let b = 0; b < 3; b++) await postLogs(s.url, Array.from({ length: 4000 }, (_, i) => ({ message: `n=${b * 4000 + i}`, service: 'web' })));
+    const q = new URLSearchParams({ query: '{service="web"} | logfmt | n="none"', limit: '1000' });
+    const c = await connect(`${s.url}/loki/api/v1/tail?${q}`);
+    const [code, reason] = await new Promise<[number, Buffer]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the history query was not stopped')), 20_000);
+      c.ws.once('close', (...a) => (clearTimeout(timer), resolve(a)));
+    });
+    assert.equal(code, 1011);
+    assert.match(reason.toString(), /time limit/);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('tail needs a token outside open mode, and sees only its tenant', async () => {
   const s = await startTestServer({ auth: { mode: 'token' } });
   try {

@@ -218,9 +218,14 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
         });
         const now = nowNs();
         const startNs = lokiTime(q.start ?? null, 'start', now - 3_600_000_000_000n);
+        // The history runs under query.timeout and stops when the client goes away.
+        const history = new AbortController();
+        const timer = setTimeout(() => history.abort(`the history query exceeded the ${config.query.timeout} ms time limit (query.timeout)`), config.query.timeout);
+        ws.once('close', () => history.abort('client went away'));
         const ctx = {
           store,
           tenant: principal.tenant,
+          signal: history.signal,
           limits: { maxSeries: config.query.max_series, postFilterMaxRows: config.query.post_filter_max_rows },
           stats: newStats(),
         };
@@ -235,6 +240,7 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
             if (ws.readyState === ws.OPEN) closeWith(ws, 1011, `history query failed: ${err.message}`);
           })
           .finally(() => {
+            clearTimeout(timer);
             session.paused = false;
             session.schedule(0);
           });
