@@ -286,3 +286,30 @@ test('merged segments keep a filter that is the union of their inputs', async ()
   await e.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('a search that reads in groups keeps its sources while compaction retires them between groups', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { searchGroupRows: 1 }));
+  await e.open();
+  await e.append(batch(10, 0));
+  await e.flush();
+  await e.append(batch(10, 10));
+  await e.flush();
+  await e.append(batch(10, 20)); // stays in the head: oldest-first, it is the last group
+  // Compaction runs (and drops the head it compacted) between the first and the second group.
+  const engine = e as unknown as { acquireConn: () => Promise<unknown> };
+  const acquire = engine.acquireConn.bind(e);
+  let calls = 0;
+  engine.acquireConn = async () => {
+    if (++calls === 2) await e.flush();
+    return acquire();
+  };
+  const found = await e.search(1, { ...everything, limit: 1000, order: 'asc' });
+  assert.equal(calls, 3, 'one statement per group');
+  assert.deepEqual(found.map((r) => r.attrs.seq), Array.from({ length: 30 }, (_, i) => i));
+  engine.acquireConn = acquire;
+  assert.equal(e.size().headRows, 0);
+  assert.equal(await count(e), 30);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -780,22 +780,25 @@ export class DuckDBEngine {
    */
   private plan(heads: Head[], segs: Segment[]): { sql: string; release: () => void } {
     const all = heads.length === 0 && segs.length === 0 ? [this.active] : heads;
-    for (const h of all) h.readers++;
-    for (const s of segs) s.readers++;
+    const release = this.hold(all, segs);
     const parts = all.map((h) => `SELECT ${COLUMNS} FROM ${h.name}.log`);
     if (segs.length > 0) {
       const files = segs.map((s) => sqlString(join(this.opts.dir, s.path))).join(', ');
       parts.push(`SELECT ${COLUMNS} FROM read_parquet([${files}])`);
     }
+    return { sql: parts.join(' UNION ALL '), release };
+  }
+
+  /** Takes a reader count on heads and segments (they stay readable until released). */
+  private hold(heads: Head[], segs: Segment[]): () => void {
+    for (const h of heads) h.readers++;
+    for (const s of segs) s.readers++;
     let released = false;
-    return {
-      sql: parts.join(' UNION ALL '),
-      release: () => {
-        if (released) return;
-        released = true;
-        for (const h of all) h.readers--;
-        for (const s of segs) s.readers--;
-      },
+    return () => {
+      if (released) return;
+      released = true;
+      for (const h of heads) h.readers--;
+      for (const s of segs) s.readers--;
     };
   }
 
@@ -865,34 +868,41 @@ export class DuckDBEngine {
       ...segs.map((s) => ({ seg: s, minTs: s.minTs, maxTs: s.maxTs, rows: s.rows })),
     ];
     sources.sort((a, b) => (desc ? (a.maxTs < b.maxTs ? 1 : a.maxTs > b.maxTs ? -1 : 0) : a.minTs < b.minTs ? -1 : a.minTs > b.minTs ? 1 : 0));
-    let found: LogRecord[] = [];
-    let next = 0;
-    do {
-      const group: Source[] = [];
-      let rows = 0;
-      while (next < sources.length && (group.length === 0 || rows < groupRows)) {
-        const src = sources[next++]!;
-        group.push(src);
-        rows += src.rows;
-      }
-      const batch = await this.runQuery(
-        requestId,
-        group.flatMap((g) => (g.head ? [g.head] : [])),
-        group.flatMap((g) => (g.seg ? [g.seg] : [])),
-        (relation, params) => {
-          const range = this.rangeWhere(req, params);
-          const where = compileWhere(req.where, params);
-          return `SELECT ${COLUMNS} FROM (${relation}) WHERE ${range} AND (${where}) ORDER BY ts ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`;
-        },
-      );
-      found = mergeByTs(found, batch.map(rowToRecord), limit, desc);
-      if (found.length < limit || next >= sources.length) continue;
-      // The cut-off: a record must be newer (older) than this to enter the top.
-      const edge = found[found.length - 1]!.ts;
-      const rest = sources.slice(next);
-      if (desc ? rest.every((s) => s.maxTs < edge) : rest.every((s) => s.minTs > edge)) break;
-    } while (next < sources.length);
-    return found;
+    // Every source is held for the whole search: a head compacted (or a segment
+    // merged) while an earlier group is read must still be there for its own.
+    const release = this.hold(heads, segs);
+    try {
+      let found: LogRecord[] = [];
+      let next = 0;
+      do {
+        const group: Source[] = [];
+        let rows = 0;
+        while (next < sources.length && (group.length === 0 || rows < groupRows)) {
+          const src = sources[next++]!;
+          group.push(src);
+          rows += src.rows;
+        }
+        const batch = await this.runQuery(
+          requestId,
+          group.flatMap((g) => (g.head ? [g.head] : [])),
+          group.flatMap((g) => (g.seg ? [g.seg] : [])),
+          (relation, params) => {
+            const range = this.rangeWhere(req, params);
+            const where = compileWhere(req.where, params);
+            return `SELECT ${COLUMNS} FROM (${relation}) WHERE ${range} AND (${where}) ORDER BY ts ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`;
+          },
+        );
+        found = mergeByTs(found, batch.map(rowToRecord), limit, desc);
+        if (found.length < limit || next >= sources.length) continue;
+        // The cut-off: a record must be newer (older) than this to enter the top.
+        const edge = found[found.length - 1]!.ts;
+        const rest = sources.slice(next);
+        if (desc ? rest.every((s) => s.maxTs < edge) : rest.every((s) => s.minTs > edge)) break;
+      } while (next < sources.length);
+      return found;
+    } finally {
+      release();
+    }
   }
 
   async aggregate(requestId: number, req: Omit<AggregateRequest, 'signal'>): Promise<AggregateRow[]> {
