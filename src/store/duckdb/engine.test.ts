@@ -313,3 +313,26 @@ test('a search that reads in groups keeps its sources while compaction retires t
   await e.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('segments of a head that a query still reads are not merged: the manifest keeps naming that head until it is gone', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { mergeMinSegments: 2 }));
+  await e.open();
+  await e.append(batch(10, 0));
+  await e.flush();
+  await e.append(batch(10, 10));
+  // A query is reading the active head while it is compacted; the server stops before that query ends.
+  const internals = e as unknown as { active: { readers: number } };
+  internals.active.readers++;
+  await e.flush();
+  assert.equal(await count(e), 20);
+  await e.close();
+  const reopened = new DuckDBEngine(options(dir, { mergeMinSegments: 2 }));
+  await reopened.open();
+  assert.equal(await count(reopened), 20, 'the compacted head is not recovered a second time');
+  await reopened.flush();
+  assert.equal((await reopened.partitions())[0]!.segments, 1, 'the segments are merged once the head is gone');
+  assert.equal(await count(reopened), 20);
+  await reopened.close();
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -112,6 +112,8 @@ interface Segment {
   minTs: bigint;
   maxTs: bigint;
   level: number;
+  /** The head it was compacted from (null for a merge), as its manifest row names it. */
+  sourceHead: string | null;
   readers: number;
   /** Replaced by a merge; deleted when readers reach 0. */
   retired: boolean;
@@ -250,7 +252,7 @@ export class DuckDBEngine {
         continue;
       }
       this.segments.push({
-        id, tenant, day, path, rows: Number(rows), bytes: Number(bytes), minTs, maxTs, level, readers: 0, retired: false,
+        id, tenant, day, path, rows: Number(rows), bytes: Number(bytes), minTs, maxTs, level, sourceHead, readers: 0, retired: false,
       });
     }
     const known = new Set(this.segments.flatMap((s) => [s.path, bloomPath(s.path)]));
@@ -517,6 +519,7 @@ export class DuckDBEngine {
           maxTs,
           0,
           head.blooms.get(bloomKey(tenant, day)) ?? null,
+          head.name,
         );
         created.push(seg);
       }
@@ -527,7 +530,7 @@ export class DuckDBEngine {
     await this.writeLock.run(async () => {
       await this.writer.run('BEGIN TRANSACTION');
       try {
-        for (const s of created) await this.insertManifest(s, head.name);
+        for (const s of created) await this.insertManifest(s);
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
@@ -557,6 +560,7 @@ export class DuckDBEngine {
     maxTs: bigint,
     level: number,
     bloom: TrigramBloom | null,
+    sourceHead: string | null,
   ): Promise<Segment> {
     const id = newName('seg');
     const tmp = join(this.tmpDir, `${id}.parquet`);
@@ -579,22 +583,26 @@ export class DuckDBEngine {
     fsyncPath(dirname(final));
     if (bloom) this.cacheBloom(id, bloom);
     return {
-      id, tenant, day, path: rel, rows, bytes: statSync(final).size, minTs, maxTs, level, readers: 0, retired: false,
+      id, tenant, day, path: rel, rows, bytes: statSync(final).size, minTs, maxTs, level, sourceHead, readers: 0, retired: false,
     };
   }
 
-  private async insertManifest(s: Segment, sourceHead: string | null): Promise<void> {
+  private async insertManifest(s: Segment): Promise<void> {
     await this.writer.run('INSERT INTO segments VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
-      s.id, s.tenant, s.day, s.path, BigInt(s.rows), BigInt(s.bytes), s.minTs, s.maxTs, s.level, sourceHead,
+      s.id, s.tenant, s.day, s.path, BigInt(s.rows), BigInt(s.bytes), s.minTs, s.maxTs, s.level, s.sourceHead,
       BigInt(Date.now()),
     ]);
   }
 
   /** Merges the small segments of one tenant and day, if any group has enough of them. */
   private async mergeOnce(): Promise<boolean> {
+    // A merge deletes the manifest rows that name their source head. While that
+    // head is still attached (a query reads it), those rows are what tells a
+    // restart it was compacted already: its segments wait until it is dropped.
+    const attached = new Set(this.heads.map((h) => h.name));
     const groups = new Map<string, Segment[]>();
     for (const s of this.segments) {
-      if (s.retired || s.rows >= this.opts.mergeMaxRows) continue;
+      if (s.retired || s.rows >= this.opts.mergeMaxRows || (s.sourceHead !== null && attached.has(s.sourceHead))) continue;
       const key = `${s.tenant}\u0000${s.day}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = []));
@@ -649,11 +657,12 @@ export class DuckDBEngine {
       maxTs,
       level,
       bloom,
+      null,
     );
     await this.writeLock.run(async () => {
       await this.writer.run('BEGIN TRANSACTION');
       try {
-        await this.insertManifest(merged, null);
+        await this.insertManifest(merged);
         for (const s of pick) await this.writer.run('DELETE FROM segments WHERE id = $1', [s.id]);
         await this.writer.run('COMMIT');
       } catch (err) {
