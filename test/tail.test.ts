@@ -128,6 +128,7 @@ describe('live tail', () => {
 
   test('bad queries and too many tails are refused before the upgrade', async () => {
     await assert.rejects(connect(`${s.url}/api/v1/tail?q=${encodeURIComponent('(a OR')}`), (e: any) => e.status === 400);
+    await assert.rejects(connect(`${s.url}/api/v1/tail?q=${encodeURIComponent('host:/(/')}`), (e: any) => e.status === 400);
     await assert.rejects(connect(`${s.url}/loki/api/v1/tail?query=${encodeURIComponent('{a="b"')}`), (e: any) => e.status === 400);
     await assert.rejects(connect(`${s.url}/loki/api/v1/tail?query=${encodeURIComponent('count_over_time({a="b"}[1m])')}`), (e: any) => e.status === 400);
     const open = await Promise.all([1, 2, 3].map(() => connect(`${s.url}/api/v1/tail?q=x`)));

@@ -162,7 +162,7 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
         websocket: true,
         preValidation: async (req: NativeRequest) => {
           const principal = authorize(auth, req, 'read');
-          parseSearch(req.query.q ?? '');
+          compileMatcher(parseSearch(req.query.q ?? ''));
           checkRoom(principal.tenant);
         },
       },
