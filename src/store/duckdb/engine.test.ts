@@ -336,3 +336,53 @@ test('segments of a head that a query still reads are not merged: the manifest k
   await reopened.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('a day dropped while its head is being compacted does not come back from the new segments', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir));
+  await e.open();
+  await e.append(batch(10, 0, 'acme'));
+  await e.append(batch(10, 0, 'acme', T0 + DAY));
+  // The drop lands after compaction wrote the segment files, before it records them.
+  const engine = e as unknown as { writeSegment: (...args: unknown[]) => Promise<unknown> };
+  const write = engine.writeSegment.bind(e);
+  let dropped: Promise<number> | null = null;
+  engine.writeSegment = async (...args: unknown[]) => {
+    const seg = await write(...args);
+    dropped ??= e.dropPartition('acme', '2023-11-14');
+    await dropped;
+    return seg;
+  };
+  await e.flush();
+  assert.equal(await dropped, 10);
+  engine.writeSegment = write;
+  assert.equal(await count(e), 10, 'only the other day is left');
+  assert.deepEqual((await e.partitions()).map((p) => p.day), ['2023-11-15']);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a day dropped while its segments are being merged does not come back from the merged file', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { mergeMinSegments: 2 }));
+  await e.open();
+  const engine = e as unknown as { writeSegment: (...args: unknown[]) => Promise<unknown> };
+  const write = engine.writeSegment.bind(e);
+  let dropped: Promise<number> | null = null;
+  engine.writeSegment = async (...args: unknown[]) => {
+    const seg = await write(...args);
+    if (args[6] !== 0) dropped ??= e.dropPartition('acme', '2023-11-14'); // level > 0: a merge
+    if (dropped) await dropped;
+    return seg;
+  };
+  await e.append(batch(10, 0));
+  await e.flush();
+  await e.append(batch(10, 10));
+  await e.flush();
+  assert.equal(await dropped, 20);
+  engine.writeSegment = write;
+  assert.equal(await count(e), 0);
+  assert.deepEqual(await e.partitions(), []);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});

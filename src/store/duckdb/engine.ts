@@ -169,6 +169,8 @@ export class DuckDBEngine {
   private active!: Head;
   private segments: Segment[] = [];
   private compacting: Promise<void> | null = null;
+  /** Counts partition drops: a compaction that saw one happen meanwhile read rows that are gone, and starts over. */
+  private drops = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Set after a fatal DuckDB error: every write fails until reopened. */
@@ -503,6 +505,7 @@ export class DuckDBEngine {
 
   private async compactHead(head: Head): Promise<void> {
     const started = performance.now();
+    const dropsBefore = this.drops;
     const parts = await this.compactor.runAndReadAll(
       `SELECT tenant, (ts // ${DAY_NS})::INTEGER AS day, count(*), min(ts), max(ts) FROM ${head.name}.log GROUP BY ALL ORDER BY ALL`,
     );
@@ -527,7 +530,12 @@ export class DuckDBEngine {
       for (const s of created) this.deleteSegmentFiles(s);
       throw err;
     }
-    await this.writeLock.run(async () => {
+    const recorded = await this.writeLock.run(async () => {
+      if (this.drops !== dropsBefore) {
+        // A day was dropped from this head after it was read: its rows may be in these files.
+        for (const s of created) this.deleteSegmentFiles(s);
+        return false;
+      }
       await this.writer.run('BEGIN TRANSACTION');
       try {
         for (const s of created) await this.insertManifest(s);
@@ -540,7 +548,9 @@ export class DuckDBEngine {
       // From here on new queries read the segments, not the head.
       head.retired = true;
       this.segments.push(...created);
+      return true;
     });
+    if (!recorded) return; // compactAll compacts the head again
     this.log('info', 'compacted head', {
       head: head.name,
       rows: head.rows,
@@ -659,7 +669,12 @@ export class DuckDBEngine {
       bloom,
       null,
     );
-    await this.writeLock.run(async () => {
+    const recorded = await this.writeLock.run(async () => {
+      if (pick.some((s) => s.retired)) {
+        // An input was dropped (its day deleted) while the merge read it.
+        this.deleteSegmentFiles(merged);
+        return false;
+      }
       await this.writer.run('BEGIN TRANSACTION');
       try {
         await this.insertManifest(merged);
@@ -672,7 +687,9 @@ export class DuckDBEngine {
       }
       for (const s of pick) s.retired = true;
       this.segments.push(merged);
+      return true;
     });
+    if (!recorded) return;
     this.log('info', 'merged segments', {
       tenant: first.tenant,
       day: dayOf(BigInt(first.day) * DAY_NS),
@@ -1043,6 +1060,7 @@ export class DuckDBEngine {
       // head are separate steps; each is idempotent, so a failure part-way is
       // finished by running the same drop again.
       let removed = 0;
+      this.drops++;
       const victims = this.segments.filter((s) => !s.retired && s.tenant === tenant && s.day === dayNum);
       await this.writer.run('BEGIN TRANSACTION');
       try {
