@@ -386,3 +386,35 @@ test('a day dropped while its segments are being merged does not come back from 
   await e.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('nothing is sent to the compaction connection while it copies (a waiting call holds a libuv thread)', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir));
+  await e.open();
+  await e.append(batch(100, 0));
+  const engine = e as unknown as { compactor: Record<'run' | 'runAndReadAll', (...a: unknown[]) => Promise<unknown>>; tick(): void };
+  let copying = false;
+  const behindCopy: string[] = [];
+  for (const method of ['run', 'runAndReadAll'] as const) {
+    const original = engine.compactor[method].bind(engine.compactor);
+    engine.compactor[method] = async (...args: unknown[]) => {
+      const sql = String(args[0]);
+      if (copying) behindCopy.push(sql.slice(0, 40));
+      if (!sql.startsWith('COPY')) return original(...args);
+      copying = true;
+      // The once-a-second sampler and the partitions API fire while the COPY runs.
+      engine.tick();
+      const parts = e.partitions();
+      try {
+        return await original(...args);
+      } finally {
+        copying = false;
+        await parts;
+      }
+    };
+  }
+  await e.flush();
+  assert.deepEqual(behindCopy, []);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -180,6 +180,7 @@ export class DuckDBEngine {
   private readonly cancelled = new Set<number>();
   /** DuckDB's buffer-manager memory, sampled every tick (for metrics). */
   private memoryBytes = 0;
+  private sampling = false;
   /** What the last query read, for tests and the bench: sources read and skipped by the trigram index. */
   lastQuery = { read: 0, pruned: 0 };
   /** Segment id → its trigram filter, least recently used first. */
@@ -339,10 +340,17 @@ export class DuckDBEngine {
 
   private tick(): void {
     if (this.closed || this.failure) return;
-    this.compactor
-      .runAndReadAll('SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()')
-      .then((r) => (this.memoryBytes = Number(r.getRows()[0]![0] ?? 0)))
-      .catch(() => undefined);
+    // A call on a connection that is busy waits on a libuv thread: a few such
+    // calls behind a long COPY take all four, and every query and COMMIT of the
+    // store waits until the COPY ends. So nothing is sent to a busy compactor.
+    if (!this.compacting && !this.sampling) {
+      this.sampling = true;
+      this.compactor
+        .runAndReadAll('SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()')
+        .then((r) => (this.memoryBytes = Number(r.getRows()[0]![0] ?? 0)))
+        .catch(() => undefined)
+        .finally(() => (this.sampling = false));
+    }
     if (this.active.rows > 0 && Date.now() - this.active.createdAt >= this.opts.headMaxAgeMs) {
       void this.writeLock
         .run(() => this.rotateIfDue())
@@ -1038,15 +1046,26 @@ export class DuckDBEngine {
       if (s.retired || (tenant && s.tenant !== tenant)) continue;
       add(s.tenant, dayOf(BigInt(s.day) * DAY_NS), s.rows, s.bytes, s.minTs, s.maxTs, 1);
     }
-    for (const h of this.heads) {
-      if (h.retired || h.rows === 0) continue;
-      const r = await this.compactor.runAndReadAll(
-        `SELECT tenant, (ts // ${DAY_NS})::INTEGER, count(*), min(ts), max(ts) FROM ${h.name}.log ` +
-          `${tenant ? `WHERE tenant = ${sqlString(tenant)}` : ''} GROUP BY ALL`,
-      );
-      for (const [t, day, count, min, max] of r.getRows() as [string, number, bigint, bigint, bigint][]) {
-        add(t, dayOf(BigInt(day) * DAY_NS), Number(count), 0, min, max, 0);
+    // Heads are counted on a query connection (the compactor may be busy for long), held while they are read.
+    const heads = this.heads.filter((h) => !h.retired && h.rows > 0);
+    const release = this.hold(heads, []);
+    try {
+      const conn = await this.acquireConn();
+      try {
+        for (const h of heads) {
+          const r = await conn.runAndReadAll(
+            `SELECT tenant, (ts // ${DAY_NS})::INTEGER, count(*), min(ts), max(ts) FROM ${h.name}.log ` +
+              `${tenant ? `WHERE tenant = ${sqlString(tenant)}` : ''} GROUP BY ALL`,
+          );
+          for (const [t, day, count, min, max] of r.getRows() as [string, number, bigint, bigint, bigint][]) {
+            add(t, dayOf(BigInt(day) * DAY_NS), Number(count), 0, min, max, 0);
+          }
+        }
+      } finally {
+        this.releaseConn(conn);
       }
+    } finally {
+      release();
     }
     return [...map.values()].sort((a, b) => (a.tenant === b.tenant ? a.day.localeCompare(b.day) : a.tenant.localeCompare(b.tenant)));
   }
