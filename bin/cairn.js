@@ -7,6 +7,12 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// The store runs each DuckDB statement on a libuv thread for as long as it
+// runs; the pool (4 threads by default, shared with zlib and fs) would let four
+// long queries hold up every append's COMMIT. 16 leaves room for the store's 8
+// query connections, its writes and the rest. Set before anything uses the pool.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {

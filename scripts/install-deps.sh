@@ -8,6 +8,9 @@ set -euo pipefail
 declare -A APT_PACKAGES=(
   [logger]=bsdutils
   [openssl]=openssl
+  # fetching a Go toolchain for the logcli build when Debian's Go (1.19) is too old
+  [curl]=curl
+  [unzip]=unzip
   # fluent-logger-python, an independent forward protocol client (test/integration/forward-python.test.ts)
   [/usr/lib/python3/dist-packages/fluent]=python3-fluent-logger
   [/lib/systemd/systemd-journal-upload]=systemd-journal-remote
@@ -59,7 +62,10 @@ fi
 
 # logcli (Loki's command-line client) for test/integration/logcli.test.ts.
 # Not in Debian; built from Loki's Go module with a Go toolchain (1.21 or
-# newer fetches the one Loki needs). `go install .../logcli@version` refuses
+# newer fetches the one Loki needs). Debian 12 has only Go 1.19, so without a
+# newer go on PATH the Go release Loki's go.mod names is fetched from the Go
+# module proxy (the module golang.org/toolchain, as go itself fetches it).
+# `go install .../logcli@version` refuses
 # Loki's module because its go.mod has replace directives, so it is built as
 # the main module; its nested pkg/push module is not in the module zip and is
 # fetched at the version go.mod names. Takes a while (a large Go build).
@@ -68,16 +74,32 @@ TOOLS_DIR="${CAIRN_TOOLS_DIR:-$HOME/.cache/cairn-tools}"
 if command -v logcli >/dev/null 2>&1 || [ -x "$TOOLS_DIR/bin/logcli" ]; then
   echo "install-deps: logcli present"
 else
-  command -v go >/dev/null 2>&1 || { echo "install-deps: building logcli needs Go 1.21+ (https://go.dev/dl/)" >&2; exit 1; }
+  GO=go
+  go_minor="$( (go env GOVERSION 2>/dev/null || true) | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+  if [ "${go_minor:-0}" -lt 21 ]; then
+    go_version="$(curl -fsSL "https://proxy.golang.org/github.com/grafana/loki/v3/@v/$LOKI_VERSION.mod" | sed -n 's/^go \([0-9.]*\)$/\1/p')"
+    case "$(uname -m)" in x86_64) go_arch=amd64 ;; aarch64) go_arch=arm64 ;; *) go_arch="$(uname -m)" ;; esac
+    toolchain="v0.0.1-go$go_version.linux-$go_arch"
+    GO="$TOOLS_DIR/go/golang.org/toolchain@$toolchain/bin/go"
+    if [ ! -x "$GO" ]; then
+      echo "install-deps: fetching Go $go_version from the Go module proxy into $TOOLS_DIR/go"
+      mkdir -p "$TOOLS_DIR/go"
+      curl -fsSL "https://proxy.golang.org/golang.org/toolchain/@v/$toolchain.zip" -o "$TOOLS_DIR/go/toolchain.zip"
+      unzip -q -o "$TOOLS_DIR/go/toolchain.zip" -d "$TOOLS_DIR/go"
+      rm "$TOOLS_DIR/go/toolchain.zip"
+      # Module zips keep no file modes; go marks these executable when it installs a toolchain.
+      chmod -R +x "$TOOLS_DIR/go/golang.org/toolchain@$toolchain/bin" "$TOOLS_DIR/go/golang.org/toolchain@$toolchain/pkg/tool"
+    fi
+  fi
   echo "install-deps: building logcli $LOKI_VERSION into $TOOLS_DIR/bin"
   work="$(mktemp -d)"
   export GOFLAGS=-mod=mod
-  module_dir() { go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'; }
+  module_dir() { "$GO" mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'; }
   cp -r "$(module_dir "github.com/grafana/loki/v3@$LOKI_VERSION")" "$work/loki"
   chmod -R u+w "$work/loki"
   push_version="$(sed -n 's/^[[:space:]]*github.com\/grafana\/loki\/pkg\/push \(v[^ ]*\).*/\1/p' "$work/loki/go.mod" | head -n 1)"
   mkdir -p "$work/loki/pkg/push" "$TOOLS_DIR/bin"
   cp -r "$(module_dir "github.com/grafana/loki/pkg/push@$push_version")/." "$work/loki/pkg/push/"
-  (cd "$work/loki" && go build -o "$TOOLS_DIR/bin/logcli" ./cmd/logcli)
+  (cd "$work/loki" && "$GO" build -o "$TOOLS_DIR/bin/logcli" ./cmd/logcli)
   chmod -R u+w "$work" && rm -rf "$work"
 fi

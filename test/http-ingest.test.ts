@@ -203,3 +203,25 @@ test('a tenant over its rate limit gets 429 rate_limited with Retry-After', asyn
     await s.stop();
   }
 });
+
+test('attrs nested deeper than 64 levels are refused per record; they never reach (and fail) a store commit', async () => {
+  const s = await startTestServer();
+  try {
+    const nest = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+    const lines = [
+      `{"message":"too deep","attrs":{"x":${nest(20000)}}}`,
+      `{"message":"also too deep","x":{"y":${nest(64)}}}`,
+      `{"message":"deep but fine","x":${nest(63)}}`,
+    ];
+    const res = await postLogs(s.url, lines.join('\n'));
+    assert.equal(res.status, 200);
+    const body = await json(res);
+    assert.equal(body.accepted, 1);
+    assert.deepEqual(body.errors.map((e: any) => e.line), [1, 2]);
+    assert.match(body.errors[0].reason, /nested more than 64 levels/);
+    const found = await query(s.url, { q: 'deep' });
+    assert.deepEqual(found.body.records.map((r: any) => r.message), ['deep but fine']);
+  } finally {
+    await s.stop();
+  }
+});

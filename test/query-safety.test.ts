@@ -73,3 +73,26 @@ describe('query safety', () => {
     assert.match(refused[0]!.body.error, /query\.max_concurrent_per_tenant/);
   });
 });
+
+test('queries out of any sane range are refused with 400 naming the problem, never a 500', async () => {
+  const s = await startTestServer();
+  try {
+    await postLogs(s.url, [{ message: 'x', host: 'a' }]);
+    const cases: [string, RegExp][] = [
+      ['/api/v1/stats?from=1000&to=1000&step=0.0000000001s', /step/],
+      ['/api/v1/fields/x/percentiles?from=1000&to=1000&step=0.0000000001s', /step/],
+      [`/api/v1/query?q=${encodeURIComponent('('.repeat(5000) + 'a' + ')'.repeat(5000))}`, /nested/],
+      [`/api/v1/query?q=${encodeURIComponent('-'.repeat(3000) + 'a')}`, /nested/],
+      [`/loki/api/v1/query_range?query=${encodeURIComponent('count_over_time({host="a"}[99999999999y])')}`, /out of range/],
+      [`/loki/api/v1/query_range?start=99999999999999999999999999&end=999999999999999999999999999&query=${encodeURIComponent('{host="a"}')}`, /out of range/],
+    ];
+    for (const [path, message] of cases) {
+      const res = await fetch(`${s.url}${path}`);
+      const body = await json(res);
+      assert.equal(res.status, 400, `${path.slice(0, 80)}: ${JSON.stringify(body)}`);
+      assert.match(body.message ?? body.error, message, path.slice(0, 80));
+    }
+  } finally {
+    await s.stop();
+  }
+});

@@ -128,13 +128,59 @@ describe('live tail', () => {
 
   test('bad queries and too many tails are refused before the upgrade', async () => {
     await assert.rejects(connect(`${s.url}/api/v1/tail?q=${encodeURIComponent('(a OR')}`), (e: any) => e.status === 400);
+    await assert.rejects(connect(`${s.url}/api/v1/tail?q=${encodeURIComponent('host:/(/')}`), (e: any) => e.status === 400);
     await assert.rejects(connect(`${s.url}/loki/api/v1/tail?query=${encodeURIComponent('{a="b"')}`), (e: any) => e.status === 400);
     await assert.rejects(connect(`${s.url}/loki/api/v1/tail?query=${encodeURIComponent('count_over_time({a="b"}[1m])')}`), (e: any) => e.status === 400);
     const open = await Promise.all([1, 2, 3].map(() => connect(`${s.url}/api/v1/tail?q=x`)));
     await new Promise((r) => setTimeout(r, 100));
     await assert.rejects(connect(`${s.url}/api/v1/tail?q=x`), (e: any) => e.status === 429);
     for (const c of open) c.ws.close();
+    await new Promise((r) => setTimeout(r, 100));
   });
+
+  test('a template failing on a live line marks it TemplateFormatErr; the server stays up', async () => {
+    const q = new URLSearchParams({ query: '{service="tpl"} | line_format "{{ __line__ | urldecode }}"' });
+    const c = await connect(`${s.url}/loki/api/v1/tail?${q}`);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      await postLogs(s.url, [{ message: 'bad %zz escape', service: 'tpl' }]);
+      const m = await c.next((x) => x.streams?.length > 0);
+      assert.deepEqual(m.streams[0].values.map((v: string[]) => v[1]), ['bad %zz escape']);
+      assert.equal(m.streams[0].stream.__error__, 'TemplateFormatErr');
+      assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+    } finally {
+      c.ws.close();
+    }
+  });
+
+  test('a history query the store refuses closes the tail with 1011 and a reason that fits a close frame', async () => {
+    // JavaScript reads \p{...} without the u flag as text; DuckDB's RE2 refuses it, quoting it back.
+    const q = new URLSearchParams({ query: `{service=~"\\\\p{${'é'.repeat(80)}}"}` });
+    const c = await connect(`${s.url}/loki/api/v1/tail?${q}`);
+    const [code, reason] = await new Promise<[number, Buffer]>((resolve) => c.ws.once('close', (...a) => resolve(a)));
+    assert.equal(code, 1011);
+    assert.match(reason.toString(), /^history query failed/);
+    assert.ok(reason.length <= 123);
+    assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+  });
+});
+
+test('the Loki tail history query runs under query.timeout', async () => {
+  const s = await startTestServer({ query: { timeout: '1ms' } });
+  try {
+    // More rows than one page of the in-process scan: the time is up before the second page.
+    for (let b = 0; b < 3; b++) await postLogs(s.url, Array.from({ length: 4000 }, (_, i) => ({ message: `n=${b * 4000 + i}`, service: 'web' })));
+    const q = new URLSearchParams({ query: '{service="web"} | logfmt | n="none"', limit: '1000' });
+    const c = await connect(`${s.url}/loki/api/v1/tail?${q}`);
+    const [code, reason] = await new Promise<[number, Buffer]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the history query was not stopped')), 20_000);
+      c.ws.once('close', (...a) => (clearTimeout(timer), resolve(a)));
+    });
+    assert.equal(code, 1011);
+    assert.match(reason.toString(), /time limit/);
+  } finally {
+    await s.stop();
+  }
 });
 
 test('tail needs a token outside open mode, and sees only its tenant', async () => {

@@ -342,6 +342,7 @@ function fieldParam(req: FastifyRequest): FieldRef {
 
 function stepParam(text: string): number {
   const parsed = parseDurationMs(text);
-  if (parsed === undefined || parsed <= 0) throw badRequest('invalid_parameter', `step: expected a duration such as 30s, 5m or 1h, got ${JSON.stringify(text)}`);
+  // Buckets are whole nanoseconds: a shorter step would be a zero-width bucket.
+  if (parsed === undefined || parsed * 1e6 < 1) throw badRequest('invalid_parameter', `step: expected a duration such as 30s, 5m or 1h, got ${JSON.stringify(text)}`);
   return parsed;
 }

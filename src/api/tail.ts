@@ -30,6 +30,7 @@ import { recordToJson } from '../record/json.ts';
 import { recordId } from '../record/id.ts';
 import { nowNs } from '../record/time.ts';
 import { lokiTime } from './loki.ts';
+import { truncateUtf8 } from '../sources/http/index.ts';
 
 interface TailDeps {
   config: CairnConfig;
@@ -141,6 +142,7 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
         const items = filter(records);
         if (items.length > 0) session.offer(items);
       },
+      onError: (err) => closeWith(ws, 1011, `tail filter failed: ${err.message}`),
     });
     ws.on('close', () => {
       unsubscribe();
@@ -160,7 +162,7 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
         websocket: true,
         preValidation: async (req: NativeRequest) => {
           const principal = authorize(auth, req, 'read');
-          parseSearch(req.query.q ?? '');
+          compileMatcher(parseSearch(req.query.q ?? ''));
           checkRoom(principal.tenant);
         },
       },
@@ -216,9 +218,14 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
         });
         const now = nowNs();
         const startNs = lokiTime(q.start ?? null, 'start', now - 3_600_000_000_000n);
+        // The history runs under query.timeout and stops when the client goes away.
+        const history = new AbortController();
+        const timer = setTimeout(() => history.abort(`the history query exceeded the ${config.query.timeout} ms time limit (query.timeout)`), config.query.timeout);
+        ws.once('close', () => history.abort('client went away'));
         const ctx = {
           store,
           tenant: principal.tenant,
+          signal: history.signal,
           limits: { maxSeries: config.query.max_series, postFilterMaxRows: config.query.post_filter_max_rows },
           stats: newStats(),
         };
@@ -230,15 +237,21 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailDeps): void {
             if (entries.length > 0 && ws.readyState === ws.OPEN) ws.send(JSON.stringify(lokiTailMessage(entries, [])));
           })
           .catch((err: Error) => {
-            if (ws.readyState === ws.OPEN) ws.close(1011, `history query failed: ${err.message}`.slice(0, 120));
+            if (ws.readyState === ws.OPEN) closeWith(ws, 1011, `history query failed: ${err.message}`);
           })
           .finally(() => {
+            clearTimeout(timer);
             session.paused = false;
             session.schedule(0);
           });
       },
     );
   });
+}
+
+/** A close frame's reason is at most 123 bytes; ws throws on a longer one. */
+function closeWith(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, truncateUtf8(reason, 123));
 }
 
 type TailEntry = { ts: bigint; result: PipelineResult };

@@ -21,11 +21,16 @@ export class SqlParams {
   readonly values: SqlValue[] = [];
   readonly types: SqlType[] = [];
   add(value: SqlValue, type: SqlType = inferType(value)): string {
+    if (typeof value === 'bigint' && (value > INT64_MAX || value < -INT64_MAX)) {
+      throw new QueryInputError(`a time, duration or number in the query is out of range (${value} does not fit in 64 bits)`);
+    }
     this.values.push(value);
     this.types.push(type);
     return `$${this.values.length}`;
   }
 }
+
+const INT64_MAX = 2n ** 63n - 1n;
 
 function inferType(value: SqlValue): SqlType {
   switch (typeof value) {

@@ -50,6 +50,8 @@ const FIELD_ALIASES: Record<string, FilterFieldName> = {
 const CORE_FILTER_FIELDS: ReadonlySet<string> = new Set(FILTER_FIELDS);
 
 const RECORD_ID = /^[0-9a-fA-F]{32}$/;
+/** Parentheses and negations nested deeper than this are refused (the parser and the SQL recurse on them). */
+const MAX_NESTING = 64;
 const FIELD_TERM = /^([A-Za-z_@][A-Za-z0-9_.@]*)(:|!=|>=|<=|=|>|<)/;
 const WORD_END = /[\s()]/;
 
@@ -64,6 +66,7 @@ export function parseSearch(text: string, options: SearchParseOptions = {}): Exp
 
 class Parser {
   private pos = 0;
+  private depth = 0;
   private readonly text: string;
   private readonly options: SearchParseOptions;
   constructor(text: string, options: SearchParseOptions) {
@@ -104,12 +107,21 @@ class Parser {
 
   private parseUnary(): Expr {
     this.skipSpace();
-    if (this.keyword('NOT')) return { type: 'not', item: this.parseUnary() };
+    if (this.keyword('NOT')) return { type: 'not', item: this.nested(() => this.parseUnary()) };
     if (this.peek() === '-' && this.pos + 1 < this.text.length && !/\s/.test(this.text[this.pos + 1]!)) {
       this.pos++;
-      return { type: 'not', item: this.parseUnary() };
+      return { type: 'not', item: this.nested(() => this.parseUnary()) };
     }
     return this.parsePrimary();
+  }
+
+  private nested(parse: () => Expr): Expr {
+    if (++this.depth > MAX_NESTING) throw new QueryParseError(`the query is nested too deeply (more than ${MAX_NESTING} levels of parentheses and negations)`, this.pos, 'a flatter query');
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
   }
 
   private parsePrimary(): Expr {
@@ -119,7 +131,7 @@ class Parser {
     if (c === undefined) throw new QueryParseError('query ends too early', start, 'a term');
     if (c === '(') {
       this.pos++;
-      const inner = this.parseOr();
+      const inner = this.nested(() => this.parseOr());
       this.skipSpace();
       if (this.peek() !== ')') throw new QueryParseError('unclosed "("', this.pos, '")"');
       this.pos++;

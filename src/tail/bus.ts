@@ -7,7 +7,9 @@
  * Filters run in process (evaluate.ts / the LogQL pipeline) on every new
  * record, so a tail costs nothing in the store. Subscribers own their
  * buffering (api/tail.ts): the bus never holds records after publish()
- * returns, so a slow subscriber cannot make it grow.
+ * returns, so a slow subscriber cannot make it grow. publish() runs off any
+ * request, so a subscriber that throws must not escape it (that would be an
+ * uncaught exception): it is unsubscribed and told through onError.
  */
 import type { LogRecord } from '../record/record.ts';
 
@@ -15,6 +17,8 @@ interface TailSubscription {
   tenant: string;
   /** The subscriber's filter: the records to deliver, from a tenant's batch. */
   deliver(records: LogRecord[]): void;
+  /** Called once if deliver threw; the subscription has ended. */
+  onError?(err: Error): void;
 }
 
 export class TailBus {
@@ -24,10 +28,13 @@ export class TailBus {
     let set = this.byTenant.get(sub.tenant);
     if (!set) this.byTenant.set(sub.tenant, (set = new Set()));
     set.add(sub);
-    return () => {
-      set.delete(sub);
-      if (set.size === 0) this.byTenant.delete(sub.tenant);
-    };
+    return () => this.unsubscribe(sub);
+  }
+
+  private unsubscribe(sub: TailSubscription): void {
+    const set = this.byTenant.get(sub.tenant);
+    if (!set?.delete(sub)) return;
+    if (set.size === 0) this.byTenant.delete(sub.tenant);
   }
 
   subscribers(tenant: string): number {
@@ -49,7 +56,14 @@ export class TailBus {
       list.push(r);
     }
     for (const [tenant, list] of perTenant) {
-      for (const sub of this.byTenant.get(tenant) ?? []) sub.deliver(list);
+      for (const sub of this.byTenant.get(tenant) ?? []) {
+        try {
+          sub.deliver(list);
+        } catch (err) {
+          this.unsubscribe(sub);
+          sub.onError?.(err instanceof Error ? err : new Error(String(err)));
+        }
+      }
     }
   }
 }

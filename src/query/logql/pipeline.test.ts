@@ -78,3 +78,33 @@ test('RE2 spellings map to JavaScript; groups are numbered the same way', () => 
   assert.equal(re2ForStore('(?<m>d)'), '(?P<m>d)');
   assert.throws(() => compileJsRegex('a(?i:b)'), /flags are supported only at the start/);
 });
+
+test('a template that fails on a line marks it TemplateFormatErr and keeps it, as Loki does', () => {
+  const bad = rec({ message: 'bad %zz escape', attrs: { q: '%zz' } });
+  const out = run('{service="api"} | line_format "{{ __line__ | urldecode }}"', bad)!;
+  assert.equal(out.line, 'bad %zz escape', 'the line is unchanged');
+  assert.equal(out.labels.get('__error__'), 'TemplateFormatErr');
+  assert.match(out.labels.get('__error_details__'), /URI/);
+  const labelled = run('{service="api"} | label_format d="{{ .q | urldecode }}", ok="{{ .service }}"', bad)!;
+  assert.equal(labelled.labels.get('__error__'), 'TemplateFormatErr');
+  assert.equal(labelled.labels.get('d'), '', 'the failed label is not set');
+  assert.equal(labelled.labels.get('ok'), 'api', 'the other labels are');
+  assert.equal(run('{service="api"} | line_format "{{ __line__ | urldecode }}" | __error__=""', bad), null, 'and can be filtered out');
+});
+
+test('template output is bounded: a function cannot blow a line up to gigabytes', () => {
+  const line = rec({ message: 'x'.repeat(1000) });
+  for (const q of [
+    '{service="api"} | line_format "{{ __line__ | repeat 100000000 }}"',
+    '{service="api"} | line_format "{{ alignLeft 900000000 __line__ }}"',
+    '{service="api"} | line_format "{{ alignRight 900000000 __line__ }}"',
+    `{service="api"} | line_format "{{ replace \\"x\\" \\"${'y'.repeat(2000)}\\" __line__ }}"`,
+    `{service="api"} | line_format "${'{{ __line__ | repeat 1000 }}'.repeat(40)}"`,
+  ]) {
+    const out = run(q, line)!;
+    assert.equal(out.labels.get('__error__'), 'TemplateFormatErr', q.slice(0, 80));
+    assert.match(out.labels.get('__error_details__'), /too long/);
+    assert.equal(out.line, line.message);
+  }
+  assert.equal(run('{service="api"} | line_format "{{ __line__ | repeat 3 }}"', rec({ message: 'ab' }))!.line, 'ababab');
+});

@@ -13,7 +13,7 @@ import { compileJsRegex } from '../regex.ts';
 import { isStreamLabel, levelOf, metadataValue, streamLabels, structuredMetadata } from '../labels.ts';
 import { parseSeverity, severityName } from '../../record/severity.ts';
 import { compilePattern, compileRegexpParser, extractJsonPaths, parseJsonLine, parseLogfmt } from './parsers.ts';
-import { compileTemplate } from './template.ts';
+import { compileTemplate, type Template } from './template.ts';
 import { parseBytes, parseDurationNs } from './lexer.ts';
 
 export const ERROR_LABEL = '__error__';
@@ -199,6 +199,21 @@ function labelFilterTest(f: LabelFilter): (labels: LineLabels) => boolean {
   }
 }
 
+/**
+ * A template's text for this line, or null when it fails on the line's values:
+ * as in Loki, the line then carries __error__=TemplateFormatErr (and the
+ * reason in __error_details__) and goes on unchanged, the query does not fail.
+ */
+function renderOrMark(t: Template, line: string, labels: LineLabels): string | null {
+  try {
+    return t.render({ labels: (n) => labels.get(n), line, tsNs: labels.record.ts });
+  } catch (err) {
+    labels.setLabel(ERROR_LABEL, 'TemplateFormatErr');
+    labels.setLabel(ERROR_DETAILS_LABEL, (err as Error).message);
+    return null;
+  }
+}
+
 // ANSI escape sequences (colors, cursor movement) that decolorize removes.
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
 
@@ -260,17 +275,19 @@ function compileStage(stage: Stage): Step {
     }
     case 'line_format': {
       const t = compileTemplate(stage.template);
-      return (line, labels) => t.render({ labels: (n) => labels.get(n), line, tsNs: labels.record.ts });
+      return (line, labels) => renderOrMark(t, line, labels) ?? line;
     }
     case 'label_format': {
       const items = stage.items.map((i) => ({ name: i.name, rename: i.rename, template: i.template ? compileTemplate(i.template) : null }));
       return (line, labels) => {
         // All templates see the labels as they were before this stage.
-        const values = items.map((i) => (i.template ? i.template.render({ labels: (n) => labels.get(n), line, tsNs: labels.record.ts }) : labels.get(i.rename!)));
+        const values = items.map((i) => (i.template ? renderOrMark(i.template, line, labels) : labels.get(i.rename!)));
         items.forEach((i) => {
           if (i.rename && i.rename !== i.name) labels.remove(i.rename);
         });
-        items.forEach((i, k) => labels.setLabel(i.name, values[k]!));
+        items.forEach((i, k) => {
+          if (values[k] !== null) labels.setLabel(i.name, values[k]!);
+        });
         return line;
       };
     }

@@ -35,6 +35,24 @@ type Fn = (...args: Value[]) => Value;
 const str = (v: Value) => (typeof v === 'string' ? v : String(v));
 const truthy = (v: Value) => v !== '' && v !== 0 && v !== false;
 
+/**
+ * Longest text a template may produce (and any function in it): a function
+ * such as repeat turns a short query into an allocation of any size, run on
+ * every line. Beyond, rendering fails and the line gets TemplateFormatErr.
+ */
+export const MAX_TEMPLATE_CHARS = 1 << 20;
+
+function sized(chars: number, what: string): void {
+  if (chars > MAX_TEMPLATE_CHARS) throw new Error(`${what}: the result would be too long (${chars} characters, at most ${MAX_TEMPLATE_CHARS})`);
+}
+
+function occurrences(text: string, part: string): number {
+  if (part === '') return text.length + 1;
+  let n = 0;
+  for (let i = text.indexOf(part); i !== -1; i = text.indexOf(part, i + part.length)) n++;
+  return n;
+}
+
 const FUNCTIONS: Record<string, Fn> = {
   lower: (s) => str(s).toLowerCase(),
   ToLower: (s) => str(s).toLowerCase(),
@@ -50,7 +68,11 @@ const FUNCTIONS: Record<string, Fn> = {
   trimRight: (cut, s) => trimChars(str(s), str(cut), false, true),
   trimPrefix: (p, s) => (str(s).startsWith(str(p)) ? str(s).slice(str(p).length) : str(s)),
   trimSuffix: (p, s) => (str(s).endsWith(str(p)) && str(p) !== '' ? str(s).slice(0, -str(p).length) : str(s)),
-  replace: (old, nu, s) => str(s).replaceAll(str(old), str(nu)),
+  replace: (old, nu, s) => {
+    const [t, o, n] = [str(s), str(old), str(nu)];
+    if (n.length > o.length) sized(t.length + occurrences(t, o) * (n.length - o.length), 'replace');
+    return t.replaceAll(o, n);
+  },
   substr: (start, end, s) => {
     const t = str(s);
     const a = Math.max(0, Number(start));
@@ -62,11 +84,19 @@ const FUNCTIONS: Record<string, Fn> = {
   contains: (sub, s) => str(s).includes(str(sub)),
   hasPrefix: (p, s) => str(s).startsWith(str(p)),
   hasSuffix: (p, s) => str(s).endsWith(str(p)),
-  repeat: (n, s) => str(s).repeat(Math.max(0, Number(n))),
-  alignLeft: (n, s) => str(s).slice(0, Number(n)).padEnd(Number(n)),
+  repeat: (n, s) => {
+    const count = Math.max(0, Number(n));
+    sized(str(s).length * count, 'repeat');
+    return str(s).repeat(count);
+  },
+  alignLeft: (n, s) => {
+    sized(Number(n), 'alignLeft');
+    return str(s).slice(0, Number(n)).padEnd(Number(n));
+  },
   alignRight: (n, s) => {
     const t = str(s);
     const k = Number(n);
+    sized(k, 'alignRight');
     return t.length >= k ? t.slice(t.length - k) : t.padStart(k);
   },
   regexReplaceAll: (re, s, repl) => str(s).replace(compileJsRegex(str(re), { extraFlags: 'g' }), str(repl).replace(/\$\{?(\w+)\}?/g, '$<$1>').replace(/\$<(\d+)>/g, '$$$1')),
@@ -106,6 +136,7 @@ function trimChars(s: string, cut: string, left: boolean, right: boolean): strin
 
 export interface Template {
   source: string;
+  /** Throws when a function fails on this line's values (urldecode of "%zz", a result over MAX_TEMPLATE_CHARS). */
   render(ctx: TemplateContext): string;
   /** Labels the template reads (for planning). */
   fields: Set<string>;
@@ -142,6 +173,7 @@ function renderNodes(nodes: Node[], ctx: TemplateContext): string {
     if (n.kind === 'text') out += n.text;
     else if (n.kind === 'action') out += str(evalArg(n.pipeline, ctx));
     else out += renderNodes(truthy(evalArg(n.cond, ctx)) ? n.then : n.else, ctx);
+    sized(out.length, 'template');
   }
   return out;
 }

@@ -33,6 +33,23 @@ export interface JsonDefaults {
 
 export type JsonRecordResult = { record: LogRecord } | { error: string };
 
+/**
+ * Deepest nesting of objects and arrays an attr value may have. Storing a
+ * record stringifies its attrs (recursively, with the rest of its commit):
+ * a value thousands of levels deep would overflow the stack there and fail
+ * every batch committed with it, whoever sent them.
+ */
+export const MAX_ATTR_DEPTH = 64;
+
+/** Whether a JSON value nests objects or arrays more than `levels` deep. */
+function nestedDeeper(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) return value.some((v) => nestedDeeper(v, levels - 1));
+  for (const key in value) if (nestedDeeper((value as Record<string, unknown>)[key], levels - 1)) return true;
+  return false;
+}
+
 const OS_SET: ReadonlySet<string> = new Set(OS_VALUES);
 const TYPE_SET: ReadonlySet<string> = new Set(TYPE_VALUES);
 
@@ -191,6 +208,7 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         setAttr(attrs, key, v as JsonValue);
     }
   }
+  if (nestedDeeper(attrs, MAX_ATTR_DEPTH + 1)) return { error: `attrs: a value is nested more than ${MAX_ATTR_DEPTH} levels deep` };
   if (message === undefined) {
     if (!d.lenient) return { error: 'missing "message" (or msg, log, line)' };
     message = JSON.stringify(obj);

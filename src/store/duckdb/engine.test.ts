@@ -286,3 +286,135 @@ test('merged segments keep a filter that is the union of their inputs', async ()
   await e.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('a search that reads in groups keeps its sources while compaction retires them between groups', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { searchGroupRows: 1 }));
+  await e.open();
+  await e.append(batch(10, 0));
+  await e.flush();
+  await e.append(batch(10, 10));
+  await e.flush();
+  await e.append(batch(10, 20)); // stays in the head: oldest-first, it is the last group
+  // Compaction runs (and drops the head it compacted) between the first and the second group.
+  const engine = e as unknown as { acquireConn: () => Promise<unknown> };
+  const acquire = engine.acquireConn.bind(e);
+  let calls = 0;
+  engine.acquireConn = async () => {
+    if (++calls === 2) await e.flush();
+    return acquire();
+  };
+  const found = await e.search(1, { ...everything, limit: 1000, order: 'asc' });
+  assert.equal(calls, 3, 'one statement per group');
+  assert.deepEqual(found.map((r) => r.attrs.seq), Array.from({ length: 30 }, (_, i) => i));
+  engine.acquireConn = acquire;
+  assert.equal(e.size().headRows, 0);
+  assert.equal(await count(e), 30);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('segments of a head that a query still reads are not merged: the manifest keeps naming that head until it is gone', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { mergeMinSegments: 2 }));
+  await e.open();
+  await e.append(batch(10, 0));
+  await e.flush();
+  await e.append(batch(10, 10));
+  // A query is reading the active head while it is compacted; the server stops before that query ends.
+  const internals = e as unknown as { active: { readers: number } };
+  internals.active.readers++;
+  await e.flush();
+  assert.equal(await count(e), 20);
+  await e.close();
+  const reopened = new DuckDBEngine(options(dir, { mergeMinSegments: 2 }));
+  await reopened.open();
+  assert.equal(await count(reopened), 20, 'the compacted head is not recovered a second time');
+  await reopened.flush();
+  assert.equal((await reopened.partitions())[0]!.segments, 1, 'the segments are merged once the head is gone');
+  assert.equal(await count(reopened), 20);
+  await reopened.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a day dropped while its head is being compacted does not come back from the new segments', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir));
+  await e.open();
+  await e.append(batch(10, 0, 'acme'));
+  await e.append(batch(10, 0, 'acme', T0 + DAY));
+  // The drop lands after compaction wrote the segment files, before it records them.
+  const engine = e as unknown as { writeSegment: (...args: unknown[]) => Promise<unknown> };
+  const write = engine.writeSegment.bind(e);
+  let dropped: Promise<number> | null = null;
+  engine.writeSegment = async (...args: unknown[]) => {
+    const seg = await write(...args);
+    dropped ??= e.dropPartition('acme', '2023-11-14');
+    await dropped;
+    return seg;
+  };
+  await e.flush();
+  assert.equal(await dropped, 10);
+  engine.writeSegment = write;
+  assert.equal(await count(e), 10, 'only the other day is left');
+  assert.deepEqual((await e.partitions()).map((p) => p.day), ['2023-11-15']);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a day dropped while its segments are being merged does not come back from the merged file', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir, { mergeMinSegments: 2 }));
+  await e.open();
+  const engine = e as unknown as { writeSegment: (...args: unknown[]) => Promise<unknown> };
+  const write = engine.writeSegment.bind(e);
+  let dropped: Promise<number> | null = null;
+  engine.writeSegment = async (...args: unknown[]) => {
+    const seg = await write(...args);
+    if (args[6] !== 0) dropped ??= e.dropPartition('acme', '2023-11-14'); // level > 0: a merge
+    if (dropped) await dropped;
+    return seg;
+  };
+  await e.append(batch(10, 0));
+  await e.flush();
+  await e.append(batch(10, 10));
+  await e.flush();
+  assert.equal(await dropped, 20);
+  engine.writeSegment = write;
+  assert.equal(await count(e), 0);
+  assert.deepEqual(await e.partitions(), []);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('nothing is sent to the compaction connection while it copies (a waiting call holds a libuv thread)', async () => {
+  const dir = tmp();
+  const e = new DuckDBEngine(options(dir));
+  await e.open();
+  await e.append(batch(100, 0));
+  const engine = e as unknown as { compactor: Record<'run' | 'runAndReadAll', (...a: unknown[]) => Promise<unknown>>; tick(): void };
+  let copying = false;
+  const behindCopy: string[] = [];
+  for (const method of ['run', 'runAndReadAll'] as const) {
+    const original = engine.compactor[method].bind(engine.compactor);
+    engine.compactor[method] = async (...args: unknown[]) => {
+      const sql = String(args[0]);
+      if (copying) behindCopy.push(sql.slice(0, 40));
+      if (!sql.startsWith('COPY')) return original(...args);
+      copying = true;
+      // The once-a-second sampler and the partitions API fire while the COPY runs.
+      engine.tick();
+      const parts = e.partitions();
+      try {
+        return await original(...args);
+      } finally {
+        copying = false;
+        await parts;
+      }
+    };
+  }
+  await e.flush();
+  assert.deepEqual(behindCopy, []);
+  await e.close();
+  rmSync(dir, { recursive: true, force: true });
+});

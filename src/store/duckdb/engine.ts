@@ -112,6 +112,8 @@ interface Segment {
   minTs: bigint;
   maxTs: bigint;
   level: number;
+  /** The head it was compacted from (null for a merge), as its manifest row names it. */
+  sourceHead: string | null;
   readers: number;
   /** Replaced by a merge; deleted when readers reach 0. */
   retired: boolean;
@@ -167,6 +169,8 @@ export class DuckDBEngine {
   private active!: Head;
   private segments: Segment[] = [];
   private compacting: Promise<void> | null = null;
+  /** Counts partition drops: a compaction that saw one happen meanwhile read rows that are gone, and starts over. */
+  private drops = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Set after a fatal DuckDB error: every write fails until reopened. */
@@ -176,6 +180,7 @@ export class DuckDBEngine {
   private readonly cancelled = new Set<number>();
   /** DuckDB's buffer-manager memory, sampled every tick (for metrics). */
   private memoryBytes = 0;
+  private sampling = false;
   /** What the last query read, for tests and the bench: sources read and skipped by the trigram index. */
   lastQuery = { read: 0, pruned: 0 };
   /** Segment id → its trigram filter, least recently used first. */
@@ -250,7 +255,7 @@ export class DuckDBEngine {
         continue;
       }
       this.segments.push({
-        id, tenant, day, path, rows: Number(rows), bytes: Number(bytes), minTs, maxTs, level, readers: 0, retired: false,
+        id, tenant, day, path, rows: Number(rows), bytes: Number(bytes), minTs, maxTs, level, sourceHead, readers: 0, retired: false,
       });
     }
     const known = new Set(this.segments.flatMap((s) => [s.path, bloomPath(s.path)]));
@@ -335,10 +340,17 @@ export class DuckDBEngine {
 
   private tick(): void {
     if (this.closed || this.failure) return;
-    this.compactor
-      .runAndReadAll('SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()')
-      .then((r) => (this.memoryBytes = Number(r.getRows()[0]![0] ?? 0)))
-      .catch(() => undefined);
+    // A call on a connection that is busy waits on a libuv thread: a few such
+    // calls behind a long COPY take all four, and every query and COMMIT of the
+    // store waits until the COPY ends. So nothing is sent to a busy compactor.
+    if (!this.compacting && !this.sampling) {
+      this.sampling = true;
+      this.compactor
+        .runAndReadAll('SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()')
+        .then((r) => (this.memoryBytes = Number(r.getRows()[0]![0] ?? 0)))
+        .catch(() => undefined)
+        .finally(() => (this.sampling = false));
+    }
     if (this.active.rows > 0 && Date.now() - this.active.createdAt >= this.opts.headMaxAgeMs) {
       void this.writeLock
         .run(() => this.rotateIfDue())
@@ -501,6 +513,7 @@ export class DuckDBEngine {
 
   private async compactHead(head: Head): Promise<void> {
     const started = performance.now();
+    const dropsBefore = this.drops;
     const parts = await this.compactor.runAndReadAll(
       `SELECT tenant, (ts // ${DAY_NS})::INTEGER AS day, count(*), min(ts), max(ts) FROM ${head.name}.log GROUP BY ALL ORDER BY ALL`,
     );
@@ -517,6 +530,7 @@ export class DuckDBEngine {
           maxTs,
           0,
           head.blooms.get(bloomKey(tenant, day)) ?? null,
+          head.name,
         );
         created.push(seg);
       }
@@ -524,10 +538,15 @@ export class DuckDBEngine {
       for (const s of created) this.deleteSegmentFiles(s);
       throw err;
     }
-    await this.writeLock.run(async () => {
+    const recorded = await this.writeLock.run(async () => {
+      if (this.drops !== dropsBefore) {
+        // A day was dropped from this head after it was read: its rows may be in these files.
+        for (const s of created) this.deleteSegmentFiles(s);
+        return false;
+      }
       await this.writer.run('BEGIN TRANSACTION');
       try {
-        for (const s of created) await this.insertManifest(s, head.name);
+        for (const s of created) await this.insertManifest(s);
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
@@ -537,7 +556,9 @@ export class DuckDBEngine {
       // From here on new queries read the segments, not the head.
       head.retired = true;
       this.segments.push(...created);
+      return true;
     });
+    if (!recorded) return; // compactAll compacts the head again
     this.log('info', 'compacted head', {
       head: head.name,
       rows: head.rows,
@@ -557,6 +578,7 @@ export class DuckDBEngine {
     maxTs: bigint,
     level: number,
     bloom: TrigramBloom | null,
+    sourceHead: string | null,
   ): Promise<Segment> {
     const id = newName('seg');
     const tmp = join(this.tmpDir, `${id}.parquet`);
@@ -579,22 +601,26 @@ export class DuckDBEngine {
     fsyncPath(dirname(final));
     if (bloom) this.cacheBloom(id, bloom);
     return {
-      id, tenant, day, path: rel, rows, bytes: statSync(final).size, minTs, maxTs, level, readers: 0, retired: false,
+      id, tenant, day, path: rel, rows, bytes: statSync(final).size, minTs, maxTs, level, sourceHead, readers: 0, retired: false,
     };
   }
 
-  private async insertManifest(s: Segment, sourceHead: string | null): Promise<void> {
+  private async insertManifest(s: Segment): Promise<void> {
     await this.writer.run('INSERT INTO segments VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
-      s.id, s.tenant, s.day, s.path, BigInt(s.rows), BigInt(s.bytes), s.minTs, s.maxTs, s.level, sourceHead,
+      s.id, s.tenant, s.day, s.path, BigInt(s.rows), BigInt(s.bytes), s.minTs, s.maxTs, s.level, s.sourceHead,
       BigInt(Date.now()),
     ]);
   }
 
   /** Merges the small segments of one tenant and day, if any group has enough of them. */
   private async mergeOnce(): Promise<boolean> {
+    // A merge deletes the manifest rows that name their source head. While that
+    // head is still attached (a query reads it), those rows are what tells a
+    // restart it was compacted already: its segments wait until it is dropped.
+    const attached = new Set(this.heads.map((h) => h.name));
     const groups = new Map<string, Segment[]>();
     for (const s of this.segments) {
-      if (s.retired || s.rows >= this.opts.mergeMaxRows) continue;
+      if (s.retired || s.rows >= this.opts.mergeMaxRows || (s.sourceHead !== null && attached.has(s.sourceHead))) continue;
       const key = `${s.tenant}\u0000${s.day}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = []));
@@ -649,11 +675,17 @@ export class DuckDBEngine {
       maxTs,
       level,
       bloom,
+      null,
     );
-    await this.writeLock.run(async () => {
+    const recorded = await this.writeLock.run(async () => {
+      if (pick.some((s) => s.retired)) {
+        // An input was dropped (its day deleted) while the merge read it.
+        this.deleteSegmentFiles(merged);
+        return false;
+      }
       await this.writer.run('BEGIN TRANSACTION');
       try {
-        await this.insertManifest(merged, null);
+        await this.insertManifest(merged);
         for (const s of pick) await this.writer.run('DELETE FROM segments WHERE id = $1', [s.id]);
         await this.writer.run('COMMIT');
       } catch (err) {
@@ -663,7 +695,9 @@ export class DuckDBEngine {
       }
       for (const s of pick) s.retired = true;
       this.segments.push(merged);
+      return true;
     });
+    if (!recorded) return;
     this.log('info', 'merged segments', {
       tenant: first.tenant,
       day: dayOf(BigInt(first.day) * DAY_NS),
@@ -780,22 +814,25 @@ export class DuckDBEngine {
    */
   private plan(heads: Head[], segs: Segment[]): { sql: string; release: () => void } {
     const all = heads.length === 0 && segs.length === 0 ? [this.active] : heads;
-    for (const h of all) h.readers++;
-    for (const s of segs) s.readers++;
+    const release = this.hold(all, segs);
     const parts = all.map((h) => `SELECT ${COLUMNS} FROM ${h.name}.log`);
     if (segs.length > 0) {
       const files = segs.map((s) => sqlString(join(this.opts.dir, s.path))).join(', ');
       parts.push(`SELECT ${COLUMNS} FROM read_parquet([${files}])`);
     }
+    return { sql: parts.join(' UNION ALL '), release };
+  }
+
+  /** Takes a reader count on heads and segments (they stay readable until released). */
+  private hold(heads: Head[], segs: Segment[]): () => void {
+    for (const h of heads) h.readers++;
+    for (const s of segs) s.readers++;
     let released = false;
-    return {
-      sql: parts.join(' UNION ALL '),
-      release: () => {
-        if (released) return;
-        released = true;
-        for (const h of all) h.readers--;
-        for (const s of segs) s.readers--;
-      },
+    return () => {
+      if (released) return;
+      released = true;
+      for (const h of heads) h.readers--;
+      for (const s of segs) s.readers--;
     };
   }
 
@@ -807,7 +844,13 @@ export class DuckDBEngine {
   ): Promise<DuckDBValue[][]> {
     if (this.closed) throw new Error('store is closed');
     const plan = this.plan(heads, segs);
-    const conn = await this.acquireConn();
+    let conn: DuckDBConnection;
+    try {
+      conn = await this.acquireConn();
+    } catch (err) {
+      plan.release();
+      throw err;
+    }
     this.running.set(requestId, conn);
     try {
       // A cancel that came before the SQL started (or raced its start) finds
@@ -859,34 +902,41 @@ export class DuckDBEngine {
       ...segs.map((s) => ({ seg: s, minTs: s.minTs, maxTs: s.maxTs, rows: s.rows })),
     ];
     sources.sort((a, b) => (desc ? (a.maxTs < b.maxTs ? 1 : a.maxTs > b.maxTs ? -1 : 0) : a.minTs < b.minTs ? -1 : a.minTs > b.minTs ? 1 : 0));
-    let found: LogRecord[] = [];
-    let next = 0;
-    do {
-      const group: Source[] = [];
-      let rows = 0;
-      while (next < sources.length && (group.length === 0 || rows < groupRows)) {
-        const src = sources[next++]!;
-        group.push(src);
-        rows += src.rows;
-      }
-      const batch = await this.runQuery(
-        requestId,
-        group.flatMap((g) => (g.head ? [g.head] : [])),
-        group.flatMap((g) => (g.seg ? [g.seg] : [])),
-        (relation, params) => {
-          const range = this.rangeWhere(req, params);
-          const where = compileWhere(req.where, params);
-          return `SELECT ${COLUMNS} FROM (${relation}) WHERE ${range} AND (${where}) ORDER BY ts ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`;
-        },
-      );
-      found = mergeByTs(found, batch.map(rowToRecord), limit, desc);
-      if (found.length < limit || next >= sources.length) continue;
-      // The cut-off: a record must be newer (older) than this to enter the top.
-      const edge = found[found.length - 1]!.ts;
-      const rest = sources.slice(next);
-      if (desc ? rest.every((s) => s.maxTs < edge) : rest.every((s) => s.minTs > edge)) break;
-    } while (next < sources.length);
-    return found;
+    // Every source is held for the whole search: a head compacted (or a segment
+    // merged) while an earlier group is read must still be there for its own.
+    const release = this.hold(heads, segs);
+    try {
+      let found: LogRecord[] = [];
+      let next = 0;
+      do {
+        const group: Source[] = [];
+        let rows = 0;
+        while (next < sources.length && (group.length === 0 || rows < groupRows)) {
+          const src = sources[next++]!;
+          group.push(src);
+          rows += src.rows;
+        }
+        const batch = await this.runQuery(
+          requestId,
+          group.flatMap((g) => (g.head ? [g.head] : [])),
+          group.flatMap((g) => (g.seg ? [g.seg] : [])),
+          (relation, params) => {
+            const range = this.rangeWhere(req, params);
+            const where = compileWhere(req.where, params);
+            return `SELECT ${COLUMNS} FROM (${relation}) WHERE ${range} AND (${where}) ORDER BY ts ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`;
+          },
+        );
+        found = mergeByTs(found, batch.map(rowToRecord), limit, desc);
+        if (found.length < limit || next >= sources.length) continue;
+        // The cut-off: a record must be newer (older) than this to enter the top.
+        const edge = found[found.length - 1]!.ts;
+        const rest = sources.slice(next);
+        if (desc ? rest.every((s) => s.maxTs < edge) : rest.every((s) => s.minTs > edge)) break;
+      } while (next < sources.length);
+      return found;
+    } finally {
+      release();
+    }
   }
 
   async aggregate(requestId: number, req: Omit<AggregateRequest, 'signal'>): Promise<AggregateRow[]> {
@@ -996,15 +1046,26 @@ export class DuckDBEngine {
       if (s.retired || (tenant && s.tenant !== tenant)) continue;
       add(s.tenant, dayOf(BigInt(s.day) * DAY_NS), s.rows, s.bytes, s.minTs, s.maxTs, 1);
     }
-    for (const h of this.heads) {
-      if (h.retired || h.rows === 0) continue;
-      const r = await this.compactor.runAndReadAll(
-        `SELECT tenant, (ts // ${DAY_NS})::INTEGER, count(*), min(ts), max(ts) FROM ${h.name}.log ` +
-          `${tenant ? `WHERE tenant = ${sqlString(tenant)}` : ''} GROUP BY ALL`,
-      );
-      for (const [t, day, count, min, max] of r.getRows() as [string, number, bigint, bigint, bigint][]) {
-        add(t, dayOf(BigInt(day) * DAY_NS), Number(count), 0, min, max, 0);
+    // Heads are counted on a query connection (the compactor may be busy for long), held while they are read.
+    const heads = this.heads.filter((h) => !h.retired && h.rows > 0);
+    const release = this.hold(heads, []);
+    try {
+      const conn = await this.acquireConn();
+      try {
+        for (const h of heads) {
+          const r = await conn.runAndReadAll(
+            `SELECT tenant, (ts // ${DAY_NS})::INTEGER, count(*), min(ts), max(ts) FROM ${h.name}.log ` +
+              `${tenant ? `WHERE tenant = ${sqlString(tenant)}` : ''} GROUP BY ALL`,
+          );
+          for (const [t, day, count, min, max] of r.getRows() as [string, number, bigint, bigint, bigint][]) {
+            add(t, dayOf(BigInt(day) * DAY_NS), Number(count), 0, min, max, 0);
+          }
+        }
+      } finally {
+        this.releaseConn(conn);
       }
+    } finally {
+      release();
     }
     return [...map.values()].sort((a, b) => (a.tenant === b.tenant ? a.day.localeCompare(b.day) : a.tenant.localeCompare(b.tenant)));
   }
@@ -1018,6 +1079,7 @@ export class DuckDBEngine {
       // head are separate steps; each is idempotent, so a failure part-way is
       // finished by running the same drop again.
       let removed = 0;
+      this.drops++;
       const victims = this.segments.filter((s) => !s.retired && s.tenant === tenant && s.day === dayNum);
       await this.writer.run('BEGIN TRANSACTION');
       try {

@@ -83,7 +83,7 @@ export class DuckDBStore implements Store {
   private call<T>(body: RequestBody, transfer: ArrayBuffer[] = [], signal?: AbortSignal): Promise<T> {
     if (this.dead) return Promise.reject(new StoreUnavailableError(`store unavailable: ${this.dead.message}`));
     if (!this.worker) return Promise.reject(new StoreUnavailableError('store is not open'));
-    if (signal?.aborted) return Promise.reject(new QueryCancelledError());
+    if (signal?.aborted) return Promise.reject(new QueryCancelledError(String(signal.reason ?? 'query cancelled')));
     const id = this.nextId++;
     const worker = this.worker;
     return new Promise<T>((resolve, reject) => {
