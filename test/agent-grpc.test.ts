@@ -140,6 +140,17 @@ describe('agent stream', () => {
     assert.match(metrics, /log_errors_total\{source="agent",tenant="fleet",reason="duplicate"\} 5/);
   });
 
+  test('batches without an id (0) are each stored: 0 is not an id to deduplicate by', async () => {
+    const stream = new AgentStream(s.client, agentMd(ingest, 'agent-zero'));
+    stream.send(0, [rec('zero id one')]);
+    assert.equal((await stream.ack(0)).status, 'ACK_STATUS_STORED');
+    stream.send(0, [rec('zero id two')]);
+    for (let i = 0; i < 200 && stream.acks.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(stream.acks[1]!.status, 'ACK_STATUS_STORED');
+    stream.close();
+    assert.equal((await search(s, read, '"zero id"')).length, 2);
+  });
+
   test('records resent in new batches (a restarted agent) are recognised by their seq and stored once', async () => {
     const seqRec = (seq: number) => rec(`seq record ${seq}`, { seq: String(seq) });
     const range = (lo: number, hi: number) => Array.from({ length: hi - lo + 1 }, (_, i) => seqRec(lo + i));

@@ -6,6 +6,7 @@
  * numbers capture groups the way both engines do.
  */
 import { QueryInputError } from '../store/store.ts';
+import { UnsafeRegexError, compileUserRegex, type UserRegex } from '../pipeline/regex.ts';
 
 interface JsRegex {
   source: string;
@@ -55,13 +56,20 @@ export function re2ForStore(pattern: string): string {
   return pattern.replace(/(^|[^\\])\(\?<(?=[A-Za-z_])/g, '$1(?P<');
 }
 
-export function compileJsRegex(pattern: string, opts: { anchored?: boolean; extraFlags?: string } = {}): RegExp {
-  const { source, flags } = re2ToJs(pattern);
-  const all = [...new Set(flags + (opts.extraFlags ?? ''))].join('');
+/**
+ * A query's regex for the in-process evaluator (live tail, LogQL post-filters,
+ * templates). It runs on the main thread on every line, so it goes through the
+ * same linear-time compiler as configured regexes: a reader's `(?i)(x+x+)+y`
+ * must not freeze the server.
+ */
+export function compileJsRegex(pattern: string, opts: { anchored?: boolean; extraFlags?: string } = {}): UserRegex {
+  const lead = LEADING_FLAGS.exec(pattern)?.[0] ?? '';
+  const body = pattern.slice(lead.length);
   try {
-    return new RegExp(opts.anchored ? `^(?:${source})$` : source, all);
+    return compileUserRegex(opts.anchored ? `${lead}^(?:${body})$` : pattern, { flags: opts.extraFlags });
   } catch (err) {
-    throw new QueryInputError(`regex ${JSON.stringify(pattern)} is not valid: ${(err as Error).message}`);
+    if (err instanceof UnsafeRegexError) throw new QueryInputError(`regex ${JSON.stringify(pattern)}: ${err.message}`);
+    throw err;
   }
 }
 

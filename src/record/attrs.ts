@@ -12,6 +12,22 @@ export function putOwn(obj: Attrs, key: string, value: JsonValue): void {
   else obj[key] = value;
 }
 
+/**
+ * Attribute values may nest at most this deep: deeper ones are refused (or, for
+ * protocols that cannot refuse one value, cut), because walking them later
+ * (serializing a batch for the store) recurses and would overflow the stack.
+ */
+export const MAX_ATTR_DEPTH = 64;
+
+/** Whether a JSON value nests objects or arrays more than `levels` deep. */
+export function nestedDeeper(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) return value.some((v) => nestedDeeper(v, levels - 1));
+  for (const key in value) if (nestedDeeper((value as Record<string, unknown>)[key], levels - 1)) return true;
+  return false;
+}
+
 function isObject(v: JsonValue | undefined): v is Attrs {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -54,6 +54,8 @@ export function newStats(): ExecStats {
 // ------------------------------------------------------------------ scanning
 
 const PAGE_ROWS = 5000;
+/** Records with one and the same timestamp read at once, at most. */
+const SAME_INSTANT_MAX_ROWS = 50_000;
 
 /**
  * Rows of a range in time order, page by page, each row once. A page ends
@@ -73,8 +75,14 @@ async function* scan(ctx: ExecContext, where: Expr, fromNs: bigint, toNs: bigint
     const boundary = page[page.length - 1]!.ts;
     let rows = page.filter((r) => r.ts !== boundary);
     if (rows.length === 0) {
-      // One instant fills the page: read all of it, then step past it.
-      rows = await ctx.store.search({ tenant: ctx.tenant, where, fromNs: boundary, toNs: boundary, limit: ctx.limits.postFilterMaxRows + 1, order, signal: ctx.signal });
+      // One instant fills the page: read it (bounded: the rows of one instant
+      // have no order to page by), then step past it.
+      const room = Math.max(1, ctx.limits.postFilterMaxRows - ctx.stats.rowsRead);
+      const limit = Math.min(room, SAME_INSTANT_MAX_ROWS);
+      rows = await ctx.store.search({ tenant: ctx.tenant, where, fromNs: boundary, toNs: boundary, limit, order, signal: ctx.signal });
+      if (rows.length === limit && limit < room) {
+        ctx.stats.warnings.push(`more than ${SAME_INSTANT_MAX_ROWS} records share the timestamp ${boundary}; only the first ${SAME_INSTANT_MAX_ROWS} were read`);
+      }
       if (order === 'asc') from = boundary + 1n;
       else to = boundary - 1n;
     } else if (order === 'asc') from = boundary;

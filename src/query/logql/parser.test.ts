@@ -96,3 +96,15 @@ test('syntax errors give the position and what was expected', () => {
     );
   }
 });
+
+test('deep nesting and long operator chains are refused with a position, not a stack overflow', () => {
+  const deep = '('.repeat(10_000) + '1' + ')'.repeat(10_000);
+  const signs = '-'.repeat(10_000) + '1';
+  const chain = Array.from({ length: 10_000 }, () => '1').join(' + ');
+  const filters = '{job="a"} | ' + Array.from({ length: 10_000 }, (_, i) => `x${i}="1"`).join(' and ');
+  const parens = '{job="a"} | ' + '('.repeat(10_000) + 'x="1"' + ')'.repeat(10_000);
+  for (const q of [deep, signs, chain, filters, parens]) {
+    assert.throws(() => parseLogQL(q), (err: unknown) => err instanceof QueryParseError && /nested too deeply|more than 512 operators/.test(err.message), q.slice(0, 40));
+  }
+  assert.doesNotThrow(() => parseLogQL('((((1))))'));
+});

@@ -66,9 +66,16 @@ export function parseLogSelector(text: string): LogSelector {
   return q.selector;
 }
 
+const MAX_NESTING = 64;
+const MAX_JOINS = 512;
+
 class Parser {
   private readonly tokens: Token[];
   private p = 0;
+  /** Open parentheses and unary signs around the current point. */
+  private depth = 0;
+  /** Binary operators and label-filter joins so far: each adds a level to the tree the evaluator walks. */
+  private joins = 0;
   constructor(text: string) {
     this.tokens = tokenize(text);
   }
@@ -88,6 +95,22 @@ class Parser {
   private isIdent(text?: string, offset = 0): boolean {
     const t = this.peek(offset);
     return t.kind === 'ident' && (text === undefined || t.text === text);
+  }
+  /** Deep trees would overflow the stack here and in every later walk: refuse them with a 400. */
+  private nest<T>(parse: () => T): T {
+    if (++this.depth > MAX_NESTING) {
+      throw new QueryParseError(`the query is nested too deeply (more than ${MAX_NESTING} levels)`, this.peek().pos, 'a flatter query');
+    }
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+  private join(): void {
+    if (++this.joins > MAX_JOINS) {
+      throw new QueryParseError(`the query has more than ${MAX_JOINS} operators`, this.peek().pos, 'a shorter query');
+    }
   }
   private fail(expected: string, t: Token = this.peek()): never {
     const what = t.kind === 'eof' ? 'end of query' : t.kind === 'string' ? `string ${JSON.stringify(t.text)}` : `"${t.text}"`;
@@ -148,7 +171,8 @@ class Parser {
       if (this.isIdent('on') || this.isIdent('ignoring') || this.isIdent('group_left') || this.isIdent('group_right')) {
         throw new UnsupportedQueryError(`vector matching "${this.peek().text}"`, 'series match on identical label sets');
       }
-      const right = this.expr(op === '^' ? prec : prec + 1);
+      this.join();
+      const right = this.nest(() => this.expr(op === '^' ? prec : prec + 1));
       left = { type: 'binary', op: op as BinOp, bool, left, right };
     }
   }
@@ -156,7 +180,7 @@ class Parser {
   private unary(): MetricExpr {
     if (this.isOp('-') || this.isOp('+')) {
       const neg = this.next().text === '-';
-      const inner = this.unary();
+      const inner = this.nest(() => this.unary());
       if (!neg) return inner;
       if (inner.type === 'number') return { type: 'number', value: -inner.value };
       return { type: 'binary', op: '*', bool: false, left: { type: 'number', value: -1 }, right: inner };
@@ -172,7 +196,7 @@ class Parser {
     }
     if (this.isOp('(')) {
       this.next();
-      const inner = this.expr(1);
+      const inner = this.nest(() => this.expr(1));
       this.expectOp(')');
       return { type: 'paren', inner };
     }
@@ -441,6 +465,7 @@ class Parser {
     let left = this.labelFilterAnd();
     while (this.isIdent('or')) {
       this.next();
+      this.join();
       left = { type: 'or', left, right: this.labelFilterAnd() };
     }
     return left;
@@ -451,6 +476,7 @@ class Parser {
     for (;;) {
       if (this.isIdent('and') || this.isOp(',')) this.next();
       else if (!(this.isIdent() && !this.isIdent('or') && this.peek(1).kind === 'op') && !this.isOp('(')) return left;
+      this.join();
       left = { type: 'and', left, right: this.labelFilterPrimary() };
     }
   }
@@ -458,7 +484,7 @@ class Parser {
   private labelFilterPrimary(): LabelFilter {
     if (this.isOp('(')) {
       this.next();
-      const inner = this.labelFilterOr();
+      const inner = this.nest(() => this.labelFilterOr());
       this.expectOp(')');
       return inner;
     }

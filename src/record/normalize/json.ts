@@ -7,6 +7,7 @@ import type { Attrs, JsonValue, LogRecord, Os, RecordType } from '../record.ts';
 import { OS_VALUES, TYPE_VALUES } from '../record.ts';
 import { parseSeverity } from '../severity.ts';
 import { parseTimestamp } from '../time.ts';
+import { MAX_ATTR_DEPTH, nestedDeeper, putOwn } from '../attrs.ts';
 
 export interface JsonDefaults {
   tenant: string;
@@ -39,28 +40,9 @@ export type JsonRecordResult = { record: LogRecord } | { error: string };
  * a value thousands of levels deep would overflow the stack there and fail
  * every batch committed with it, whoever sent them.
  */
-export const MAX_ATTR_DEPTH = 64;
-
-/** Whether a JSON value nests objects or arrays more than `levels` deep. */
-function nestedDeeper(value: unknown, levels: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (levels === 0) return true;
-  if (Array.isArray(value)) return value.some((v) => nestedDeeper(v, levels - 1));
-  for (const key in value) if (nestedDeeper((value as Record<string, unknown>)[key], levels - 1)) return true;
-  return false;
-}
 
 const OS_SET: ReadonlySet<string> = new Set(OS_VALUES);
 const TYPE_SET: ReadonlySet<string> = new Set(TYPE_VALUES);
-
-/**
- * Sets an attr as an own property. Plain assignment of a key named
- * `__proto__` would change the object's prototype instead of storing it.
- */
-export function setAttr(attrs: Attrs, key: string, value: JsonValue): void {
-  if (key === '__proto__') Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
-  else attrs[key] = value;
-}
 
 function asText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -96,13 +78,13 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
       case '@timestamp':
       case '_time': {
         if (ts !== undefined || d.eventTs !== undefined) {
-          if (d.eventTs !== undefined) setAttr(attrs, key, v as JsonValue);
+          if (d.eventTs !== undefined) putOwn(attrs, key, v as JsonValue);
           break;
         }
         ts = parseTimestamp(v);
         if (ts === undefined) {
           if (d.lenient) {
-            setAttr(attrs, key, v as JsonValue);
+            putOwn(attrs, key, v as JsonValue);
             break;
           }
           return { error: `${key}: not a timestamp (use RFC 3339 or epoch s/ms/us/ns): ${JSON.stringify(v)}` };
@@ -115,13 +97,13 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
       case '_msg':
       case 'line': {
         if (message !== undefined) {
-          setAttr(attrs, key, v as JsonValue);
+          putOwn(attrs, key, v as JsonValue);
           break;
         }
         const text = asText(v);
         if (text === undefined) {
           if (d.lenient) {
-            setAttr(attrs, key, v as JsonValue);
+            putOwn(attrs, key, v as JsonValue);
             break;
           }
           return { error: `${key}: must be a string` };
@@ -135,7 +117,7 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         severity = parseSeverity(v);
         if (severity === undefined) {
           if (d.lenient) {
-            setAttr(attrs, key, v as JsonValue);
+            putOwn(attrs, key, v as JsonValue);
             break;
           }
           return { error: `${key}: unknown severity ${JSON.stringify(v)} (use 0-7 or emerg, alert, crit, err, warning, notice, info, debug)` };
@@ -146,7 +128,7 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         const text = asText(v)?.toLowerCase();
         if (!text || !OS_SET.has(text)) {
           if (d.lenient) {
-            setAttr(attrs, key, v as JsonValue);
+            putOwn(attrs, key, v as JsonValue);
             break;
           }
           return { error: `os: must be one of ${OS_VALUES.join(', ')}` };
@@ -158,7 +140,7 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         const text = asText(v)?.toLowerCase();
         if (!text || !TYPE_SET.has(text)) {
           if (d.lenient) {
-            setAttr(attrs, key, v as JsonValue);
+            putOwn(attrs, key, v as JsonValue);
             break;
           }
           return { error: `type: must be one of ${TYPE_VALUES.join(', ')}` };
@@ -191,12 +173,12 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
       case 'attrs':
         if (typeof v !== 'object' || v === null || Array.isArray(v)) {
           if (d.lenient) {
-            setAttr(attrs, key, v as JsonValue);
+            putOwn(attrs, key, v as JsonValue);
             break;
           }
           return { error: 'attrs: must be an object' };
         }
-        for (const k in v as Attrs) setAttr(attrs, k, (v as Attrs)[k]!);
+        for (const k in v as Attrs) putOwn(attrs, k, (v as Attrs)[k]!);
         break;
       case 'tenant':
       case 'observed_ts':
@@ -205,7 +187,7 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         // Set by the server, never by the sender.
         break;
       default:
-        setAttr(attrs, key, v as JsonValue);
+        putOwn(attrs, key, v as JsonValue);
     }
   }
   if (nestedDeeper(attrs, MAX_ATTR_DEPTH + 1)) return { error: `attrs: a value is nested more than ${MAX_ATTR_DEPTH} levels deep` };

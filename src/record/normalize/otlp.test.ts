@@ -191,3 +191,17 @@ test('os.type and 64-bit helpers', () => {
   assert.equal(int64ToBigInt('12', false), 12n);
   assert.equal(int64ToBigInt('x', false), undefined);
 });
+
+test('attribute values nested deeper than the limit are cut, not recursed into', () => {
+  let v: Parameters<typeof anyValueToJson>[0] = { value: 'stringValue', stringValue: 'bottom' };
+  for (let i = 0; i < 100_000; i++) v = { value: 'arrayValue', arrayValue: { values: [v] } };
+  const json = anyValueToJson(v);
+  let depth = 0;
+  let cur: unknown = json;
+  while (Array.isArray(cur)) {
+    cur = cur[0];
+    depth++;
+  }
+  assert.equal(depth, 65);
+  assert.match(String(cur), /nested more than 64 levels/);
+});

@@ -4,7 +4,7 @@
  * docs/protocols/otlp.md; the choices are in docs/decisions/0301-otlp-mapping.md.
  */
 import type { Attrs, JsonValue, LogRecord, Os } from '../record.ts';
-import { cloneJson, expandAttributes, putOwn, setDotted } from '../attrs.ts';
+import { MAX_ATTR_DEPTH, cloneJson, expandAttributes, putOwn, setDotted } from '../attrs.ts';
 import { parseSeverity } from '../severity.ts';
 
 /** A 64-bit integer as protobufjs gives it: a `long` Long, or a number/string from JSON. */
@@ -108,8 +108,10 @@ function int64ToJson(v: Int64): JsonValue {
   return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n.toString();
 }
 
-export function anyValueToJson(v: OtlpAnyValue | null | undefined): JsonValue {
+export function anyValueToJson(v: OtlpAnyValue | null | undefined, depth = 0): JsonValue {
   if (!v) return null;
+  // An OTLP attribute cannot be refused on its own: a value nested too deep is cut.
+  if (depth > MAX_ATTR_DEPTH) return `[nested more than ${MAX_ATTR_DEPTH} levels]`;
   switch (v.value) {
     case 'stringValue':
       return v.stringValue ?? '';
@@ -122,10 +124,10 @@ export function anyValueToJson(v: OtlpAnyValue | null | undefined): JsonValue {
       return Number.isFinite(d) ? d : String(d);
     }
     case 'arrayValue':
-      return (v.arrayValue?.values ?? []).map(anyValueToJson);
+      return (v.arrayValue?.values ?? []).map((item) => anyValueToJson(item, depth + 1));
     case 'kvlistValue': {
       const out: Attrs = {};
-      for (const kv of v.kvlistValue?.values ?? []) putOwn(out, kv.key ?? '', anyValueToJson(kv.value));
+      for (const kv of v.kvlistValue?.values ?? []) putOwn(out, kv.key ?? '', anyValueToJson(kv.value, depth + 1));
       return out;
     }
     case 'bytesValue':

@@ -117,8 +117,11 @@ export function createAgentService(ctx: GrpcServiceContext): GrpcService {
     }
     if (batchId === '0' && records.length === 0) return null;
     state.lastBatchId = batchId;
-    const earlier = state.inFlight(batchId);
-    if (state.isCommitted(batchId) || (earlier && (await earlier))) {
+    // Batch id 0 (a client that does not number its batches) cannot be told
+    // apart from another 0: such batches rely on record seqs alone.
+    const byBatchId = batchId !== '0';
+    const earlier = byBatchId ? state.inFlight(batchId) : undefined;
+    if ((byBatchId && state.isCommitted(batchId)) || (earlier && (await earlier))) {
       state.duplicateBatches++;
       ingestor.reject(ictx, 'duplicate', records.length);
       return { ...ack, status: 'ACK_STATUS_DUPLICATE', message: `batch ${batchId} was already stored` };
@@ -164,7 +167,7 @@ export function createAgentService(ctx: GrpcServiceContext): GrpcService {
     }
     const stored = ingestor.submit(kept, ictx, bytes);
     const outcome = stored.then(() => true, () => false);
-    state.track(batchId, outcome);
+    if (byBatchId) state.track(batchId, outcome);
     if (numbered.length > 0) state.trackSeqs(seqLo, seqHi, outcome);
     try {
       await stored;

@@ -115,11 +115,13 @@ export class ForwardConnection {
     else if (ends.length > 0 || this.messageStartedAt === null) this.messageStartedAt = this.lastActivity;
     if (this.complete.length > 0 && !this.busy) {
       this.socket.pause();
-      this.busy = this.processAll().finally(() => {
-        this.busy = null;
-        this.lastActivity = performance.now();
-        if (!this.closed) this.socket.resume();
-      });
+      this.busy = this.processAll()
+        .catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))))
+        .finally(() => {
+          this.busy = null;
+          this.lastActivity = performance.now();
+          if (!this.closed) this.socket.resume();
+        });
     }
   }
 

@@ -130,13 +130,7 @@ export function parseNdjson(text: string, toRecord: RecordMapper, limits: ParseL
   }
 }
 
-function parseJsonArray(text: string, toRecord: RecordMapper, limits: ParseLimits, out: Collector): void {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new HttpError(400, 'invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
-  }
+function parseJsonArray(value: unknown, toRecord: RecordMapper, limits: ParseLimits, out: Collector): void {
   const items = Array.isArray(value) ? value : [value];
   items.forEach((item, i) => {
     const size = JSON.stringify(item)?.length ?? 0;
@@ -177,7 +171,9 @@ function parsePlainText(text: string, d: JsonDefaults, limits: ParseLimits, out:
       out.noteTruncated();
     }
     const record: LogRecord = {
-      ts: d.nowNs,
+      // Lines carry no time of their own: receipt time plus the line's index in
+      // ns keeps them in the order sent (and apart from each other).
+      ts: d.nowNs + BigInt(i),
       observed_ts: d.nowNs,
       tenant: d.tenant,
       os: d.os ?? 'other',
@@ -276,21 +272,43 @@ export function createHttpSource(ctx: SourceContext): Source {
 }
 
 /** A JSON array, one JSON document (for application/json), or NDJSON. */
+/**
+ * A JSON body: an array of records, one record (also pretty-printed over
+ * several lines), or NDJSON. A body starting with `[` must be one JSON value;
+ * one starting with `{` is one document if it parses as one, else NDJSON.
+ */
 export function parseJsonBody(text: string, isJson: boolean, toRecord: RecordMapper, limits: ParseLimits, out: Collector): void {
   const first = text.trimStart()[0];
-  if (first === '[' || (isJson && first === '{' && looksLikeSingleDocument(text))) parseJsonArray(text, toRecord, limits, out);
-  else parseNdjson(text, toRecord, limits, out);
+  if (first === '[') {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new HttpError(400, 'invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
+    }
+    parseJsonArray(value, toRecord, limits, out);
+    return;
+  }
+  if (isJson && first === '{') {
+    const single = parseSingleDocument(text);
+    if (single !== NOT_ONE_DOCUMENT) {
+      parseJsonArray(single, toRecord, limits, out);
+      return;
+    }
+  }
+  parseNdjson(text, toRecord, limits, out);
 }
 
-/** A JSON body that parses as one value is one document (a pretty-printed object), not NDJSON. */
-function looksLikeSingleDocument(text: string): boolean {
+const NOT_ONE_DOCUMENT = Symbol('not one document');
+
+/** The value of a body that is one JSON document; a one-line body is one even when it does not parse (its error is reported per line). */
+function parseSingleDocument(text: string): unknown {
   const trimmed = text.trim();
-  if (!trimmed.includes('\n')) return true;
   try {
-    JSON.parse(trimmed);
-    return true;
-  } catch {
-    return false;
+    return JSON.parse(trimmed);
+  } catch (err) {
+    if (!trimmed.includes('\n')) throw new HttpError(400, 'invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
+    return NOT_ONE_DOCUMENT;
   }
 }
 

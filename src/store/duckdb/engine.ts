@@ -1096,7 +1096,11 @@ export class DuckDBEngine {
           from,
           from + DAY_NS,
         ]);
-        removed += Number(r.rowsChanged);
+        const gone = Number(r.rowsChanged);
+        removed += gone;
+        // Keep the row count honest for rotation, back-pressure and size(); min/max ts
+        // stay as they were: wider than the truth only costs a read.
+        h.rows -= gone;
       }
       for (const s of victims) {
         s.retired = true;

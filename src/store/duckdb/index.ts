@@ -155,6 +155,9 @@ export class DuckDBStore implements Store {
       const w = this.worker;
       this.worker = null;
       await w.terminate();
+      // Requests still waiting (a query racing shutdown) get an answer instead of hanging.
+      for (const p of this.pending.values()) p.reject(new StoreUnavailableError('store closed'));
+      this.pending.clear();
     }
   }
 }
