@@ -28,6 +28,13 @@ export function varyNumbers(line: string, replica: number): string {
   });
 }
 
+/**
+ * Consecutive lines of a dataset come from one host for this many lines, then
+ * the next host takes over: a host's log is a run of related lines, as on real
+ * machines (a round-robin over hosts would scatter each host's sequence).
+ */
+const HOST_RUN = 200;
+
 const LEVEL = /\b(FATAL|ERROR|WARN(?:ING)?|INFO|DEBUG|TRACE|error|warn|notice|fatal)\b/;
 
 /**
@@ -65,7 +72,7 @@ export function loghubBodies(
     const level = LEVEL.exec(line)?.[1]?.toLowerCase() ?? 'info';
     const ts = (startNs + BigInt(i) * stepNs).toString();
     parts.push(
-      `{"ts":"${ts}","host":"host-${String(i % hosts).padStart(2, '0')}","service":"${names[d]!.toLowerCase()}","unit":"${names[d]!.toLowerCase()}d","level":"${level}","message":${JSON.stringify(line)}}`,
+      `{"ts":"${ts}","host":"host-${String((d * 7 + Math.floor(index / HOST_RUN)) % hosts).padStart(2, '0')}","service":"${names[d]!.toLowerCase()}","unit":"${names[d]!.toLowerCase()}d","level":"${level}","message":${JSON.stringify(line)}}`,
     );
     if (parts.length === perBody) {
       const body = Buffer.from(parts.join('\n'));

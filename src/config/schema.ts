@@ -255,7 +255,7 @@ export const configSchema = z.strictObject({
       type: z.enum(['memory']).default('memory').describe('Queue between ingest and the store: memory (in-process, bounded).'),
       max_records: z.number().int().positive().default(100_000).describe('Records waiting for the store, at most; senders get 429 beyond.'),
       max_bytes: byteSize().prefault('64MiB').describe('Bytes of records waiting for the store, at most.'),
-      batch_records: z.number().int().positive().default(32_768).describe('Records merged into one store commit, at most.'),
+      batch_records: z.number().int().positive().default(8_192).describe('Records merged into one store commit, at most.'),
       retry_after_seconds: z.number().int().positive().default(1).describe('Seconds a sender is told to wait when the queue is full.'),
     })
     .prefault({}),
@@ -268,9 +268,9 @@ export const configSchema = z.strictObject({
           threads: z.number().int().min(0).default(0).describe('DuckDB worker threads; 0 = one per core.'),
           head_max_rows: z.number().int().positive().default(250_000).describe('A head table is sealed and compacted after this many rows...'),
           head_max_age: duration().prefault('60s').describe('...or this long after its first row.'),
-          segment_zstd_level: z.number().int().min(1).max(22).default(9).describe('zstd level of Parquet segments (1-22).'),
+          segment_zstd_level: z.number().int().min(1).max(22).default(6).describe('zstd level of Parquet segments (1-22).'),
           segment_row_group_rows: z.number().int().positive().default(122_880).describe('Rows per Parquet row group: the unit of pruning inside a segment.'),
-          merge_max_rows: z.number().int().positive().default(500_000).describe('Segments of one tenant and day are merged while they are smaller than this.'),
+          merge_max_rows: z.number().int().positive().default(250_000).describe('Segments of one tenant and day smaller than this are merged (up to this size); the default, one full head, leaves segments of full heads alone.'),
           merge_min_segments: z.number().int().min(2).default(8).describe('Merge once a tenant and day has this many small segments.'),
         })
         .prefault({}),
