@@ -77,6 +77,8 @@ export interface MinerSnapshot {
 const SHAPE_SEP = '\u0002';
 /** Characters of keys in one cache generation, at most (two generations: up to 16 MiB of UTF-16). */
 const CACHE_GENERATION_CHARS = 1 << 22;
+/** Distinct messages in one generation of the exact-message cache, at most. */
+const EXACT_GENERATION = 1 << 16;
 
 export class Template {
   readonly id: string;
@@ -288,6 +290,14 @@ export class TemplateMiner {
   private oldCache = new Map<string, Template>();
   private readonly cacheGeneration: number;
   private cacheChars = 0;
+  /**
+   * Exact message → template, in front of the masked-key cache: a line seen
+   * before verbatim (health checks, heartbeats, retries) skips tokenizing,
+   * which is most of the cost of mining. Same two-generation bound.
+   */
+  private exact = new Map<string, Template>();
+  private oldExact = new Map<string, Template>();
+  private exactChars = 0;
   /** shape → its templates, indexed by the token at each position. */
   private readonly shapes = new Map<string, Shape>();
   private readonly live = new Map<string, Template>();
@@ -313,16 +323,25 @@ export class TemplateMiner {
   mine(message: string, ts: bigint | null = null): Template {
     // A slice would keep the whole message alive in the cache key and the template's strings; a copy keeps only what is mined.
     const text = message.length > this.maxMessageChars ? Buffer.from(message.slice(0, this.maxMessageChars), 'utf16le').toString('utf16le') : message;
-    const key = this.tokenizer.key(text);
-    let t = this.cache.get(key);
+    let t = this.exact.get(text);
     if (t === undefined) {
-      t = this.oldCache.get(key);
-      if (t !== undefined) this.remember(key, t);
+      t = this.oldExact.get(text);
+      if (t !== undefined) this.rememberExact(text, t);
     }
     if (t !== undefined) t = t.current();
     if (t === undefined || t.evicted) {
-      t = this.place(this.tokenizer.tokens(), this.tokenizer.separators(), text);
-      this.remember(key, t);
+      const key = this.tokenizer.key(text);
+      t = this.cache.get(key);
+      if (t === undefined) {
+        t = this.oldCache.get(key);
+        if (t !== undefined) this.remember(key, t);
+      }
+      if (t !== undefined) t = t.current();
+      if (t === undefined || t.evicted) {
+        t = this.place(this.tokenizer.tokens(), this.tokenizer.separators(), text);
+        this.remember(key, t);
+      }
+      this.rememberExact(text, t);
     }
     t.count++;
     t.touched = ++this.seq;
@@ -341,6 +360,16 @@ export class TemplateMiner {
     }
     this.cacheChars += key.length;
     this.cache.set(key, t);
+  }
+
+  private rememberExact(text: string, t: Template): void {
+    if (this.exact.size >= EXACT_GENERATION || this.exactChars >= CACHE_GENERATION_CHARS) {
+      this.oldExact = this.exact;
+      this.exact = new Map();
+      this.exactChars = 0;
+    }
+    this.exactChars += text.length;
+    this.exact.set(text, t);
   }
 
   /** Live templates, least recently seen first. */

@@ -942,27 +942,59 @@ export class DuckDBEngine {
   async aggregate(requestId: number, req: Omit<AggregateRequest, 'signal'>): Promise<AggregateRow[]> {
     const step = req.stepNs;
     const groupCount = req.groupBy.length;
-    const { heads, segs } = this.prune(req.where, this.sourcesFor(req.tenant, req.fromNs, req.toNs));
-    const rows = await this.runQuery(requestId, heads, segs, (relation, params) => {
+    const sources = this.prune(req.where, this.sourcesFor(req.tenant, req.fromNs, req.toNs));
+    const limit = req.groupLimit !== undefined && groupCount > 0 ? Math.max(1, Math.floor(req.groupLimit)) : undefined;
+    // Top groups over time, by one field: find the top groups first (one cheap
+    // GROUP BY), then count only those per bucket. A CTE joined to its own top
+    // groups made DuckDB materialize every matching row: 3.2 s instead of
+    // 0.3 s over 10M rows.
+    let only: (string | null)[] | undefined;
+    if (limit !== undefined && step !== undefined && groupCount === 1) {
+      const top = await this.aggregateRows(requestId, sources, { ...req, stepNs: undefined, measures: [{ fn: 'count' }] }, limit);
+      only = top.map((r) => r.group[0] ?? null);
+      if (only.length === 0) return [];
+    }
+    return this.aggregateRows(requestId, sources, req, only ? undefined : limit, only);
+  }
+
+  private async aggregateRows(
+    requestId: number,
+    sources: { heads: Head[]; segs: Segment[] },
+    req: Omit<AggregateRequest, 'signal'>,
+    limit: number | undefined,
+    only?: (string | null)[],
+  ): Promise<AggregateRow[]> {
+    const step = req.stepNs;
+    const groupCount = req.groupBy.length;
+    const rows = await this.runQuery(requestId, sources.heads, sources.segs, (relation, params) => {
       const range = this.rangeWhere(req, params);
-      const where = compileWhere(req.where, params);
+      let where = compileWhere(req.where, params);
       const groupCols = req.groupBy.map((f, i) => `${fieldSql(f, params)} AS g${i}`);
+      if (only) {
+        const g0 = `CAST(${fieldSql(req.groupBy[0]!, params)} AS VARCHAR)`;
+        const values = only.filter((v): v is string => v !== null);
+        const terms = values.length > 0 ? [`${g0} IN (${values.map((v) => params.add(v)).join(', ')})`] : [];
+        if (values.length < only.length) terms.push(`${g0} IS NULL`);
+        where = `(${where}) AND (${terms.join(' OR ')})`;
+      }
       const measureInputs: string[] = [];
       const measures = req.measures.map((m, i) => measureSql(m, i, params, measureInputs));
       const bucket = step !== undefined ? `(ts // ${params.add(step)}) * ${params.add(step)} AS bucket` : null;
-      const inner = ['ts', 'message', ...groupCols, ...measureInputs].join(', ');
+      const inner = ['ts', ...groupCols, ...measureInputs].join(', ');
       const groupNames = req.groupBy.map((_, i) => `g${i}`);
-      const outerKeys = [...(bucket ? [bucket] : []), ...groupNames.map((g) => `m.${g}`)];
+      const keys = [...(bucket ? [bucket] : []), ...groupNames.map((g) => `m.${g}`)];
       let sql = `WITH m AS (SELECT ${inner} FROM (${relation}) WHERE ${range} AND (${where}))`;
       let from = 'm';
-      if (groupCount > 0 && req.groupLimit !== undefined) {
-        sql += `, top AS (SELECT ${groupNames.join(', ')} FROM m GROUP BY ALL ORDER BY count(*) DESC LIMIT ${Math.max(1, Math.floor(req.groupLimit))})`;
+      let tail = keys.length > 0 ? ' GROUP BY ALL ORDER BY ALL' : '';
+      if (limit !== undefined && step === undefined) {
+        // Top groups of one bucket: one GROUP BY, largest first.
+        tail = ` GROUP BY ALL ORDER BY count(*) DESC${groupNames.map((g) => `, m.${g}`).join('')} LIMIT ${limit}`;
+      } else if (limit !== undefined) {
+        // Several group fields over time (rare): the top groups by a join.
+        sql += `, top AS (SELECT ${groupNames.join(', ')} FROM m GROUP BY ALL ORDER BY count(*) DESC LIMIT ${limit})`;
         from = `m JOIN top ON ${groupNames.map((g) => `m.${g} IS NOT DISTINCT FROM top.${g}`).join(' AND ')}`;
       }
-      const select = [...outerKeys, ...measures].join(', ');
-      const groupBy = outerKeys.length > 0 ? ' GROUP BY ALL ORDER BY ALL' : '';
-      sql += ` SELECT ${select} FROM ${from}${groupBy}`;
-      return sql;
+      return `${sql} SELECT ${[...keys, ...measures].join(', ')} FROM ${from}${tail}`;
     });
     return rows.map((row) => {
       let i = 0;
