@@ -198,7 +198,7 @@ async function main() {
       cores: availableParallelism(),
       node: process.version,
       load_average_at_start: Math.round(load * 10) / 10,
-      note: 'generator, agent and server share the machine (2 cores, shared with other work); the lead re-measures on a quiet machine',
+      note: 'generator, agent and server share the machine (2 cores); see the load average for other work',
       agent_node_flags: flags.join(' ') || '(Node defaults)',
     },
     file_collection: throughput,

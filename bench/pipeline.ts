@@ -122,7 +122,7 @@ const result = {
   cpu: cpus()[0]?.model,
   cores: cpus().length,
   load_average_at_start: Math.round(load * 100) / 100,
-  note: 'one thread, no store; lines per CPU second = lines/s per core; the machine was shared with other work while measuring',
+  note: 'one thread, no store; lines per CPU second = lines/s per core; see the load average for other work',
   lines: LINES,
   batch: BATCH,
   route: ROUTE,

@@ -298,7 +298,7 @@ async function main(): Promise<void> {
       cores: availableParallelism(),
       node: process.version,
       load_average_at_start: Math.round(loadavg()[0]! * 10) / 10,
-      note: "client and server share the machine, which other work shared too; compare rows of one run (the baseline row moves with the machine's load)",
+      note: "client and server share the machine; compare rows of one run (the baseline row moves with the machine's load)",
     },
     parameters: { records: RECORDS, records_per_request: PER_REQUEST, concurrency: CONCURRENCY, journald: `${CONCURRENCY} streamed uploads of ${RECORDS / CONCURRENCY} entries` },
   };

@@ -11,6 +11,10 @@
  *              over the stored lines (≥ 10M at full scale)
  *   freshness  ingest-to-queryable latency p50/p99 under steady background ingest
  *
+ *   no-templates  the replicated ingest again (half the lines) with template
+ *              mining switched off: the foundation path alone, to show what
+ *              the miner costs on this 2-core machine
+ *
  * Options: --lines N (Loghub lines, default 10M), --json-lines N (default 1M),
  * --concurrency N (default 4), --quick (1M/200k, for a smoke run).
  * Results: bench/results/foundation.json and the table in docs/benchmarks.md.
@@ -129,6 +133,27 @@ async function benchLoghub(vary: boolean): Promise<Record<string, unknown>> {
   }
 }
 
+/** Ingest only, with the template stage off (CAIRN_PIPELINE__TEMPLATES__ENABLED=false). */
+async function benchIngestWithoutTemplates(): Promise<Record<string, unknown>> {
+  const lines = Math.ceil(LINES / 2);
+  const gen = loghubBodies(lines, PER_BODY, { spanMs: 86_400_000 });
+  const server = await startBenchServer({ env: { CAIRN_PIPELINE__TEMPLATES__ENABLED: 'false' } });
+  try {
+    const { result: sent, peakRss } = await withRss(server, () => sendAll(server.url, gen.bodies, CONCURRENCY));
+    const r = {
+      lines: gen.lines,
+      seconds: round(sent.seconds, 2),
+      lines_per_s: Math.round(gen.lines / sent.seconds),
+      mb_per_s_wire: round(gen.wireBytes / sent.seconds / 1e6),
+      peak_rss_mb: Math.round(peakRss / 1024 / 1024),
+    };
+    console.log('ingest without template mining', r);
+    return r;
+  } finally {
+    await server.stop();
+  }
+}
+
 async function benchJson(): Promise<Record<string, unknown>> {
   console.log(`generating ${JSON_LINES.toLocaleString()} synthetic JSON records...`);
   const gen = syntheticJsonBodies(JSON_LINES, PER_BODY);
@@ -189,6 +214,7 @@ async function benchFreshness(): Promise<Record<string, unknown>> {
 const started = new Date();
 const loghub = await benchLoghub(false);
 const varied = await benchLoghub(true);
+const withoutTemplates = await benchIngestWithoutTemplates();
 const json = await benchJson();
 const freshness = await benchFreshness();
 const results = {
@@ -198,6 +224,7 @@ const results = {
   parameters: { loghub_lines: LINES, json_lines: JSON_LINES, concurrency: CONCURRENCY, lines_per_request: PER_BODY },
   ingest_loghub: loghub.ingest,
   ingest_loghub_varied: varied.ingest,
+  ingest_loghub_without_templates: withoutTemplates,
   ingest_json: json,
   storage: loghub.storage,
   storage_varied: varied.storage,

@@ -200,7 +200,7 @@ const results: Record<string, unknown> = {
     cores: availableParallelism(),
     node: process.version,
     load_average_at_start: round(loadavg()[0]!),
-    note: "client and server share the machine, which other jobs were using; compare rows of one run (all move with the machine's load)",
+    note: "client and server share the machine; compare rows of one run (all move with the machine's load)",
   },
   parameters: { lines: LINES, connections: CONNECTIONS },
   target: 'syslog TCP ≥ 100k lines/s into the store',

@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { DEFAULT_MINER_RULES, DEFAULT_SIBLING_VALUES, TemplateMiner, type MinerRules } from '../src/pipeline/templates/miner.ts';
 import { TemplateStore } from '../src/pipeline/templates/store.ts';
 import '../src/pipeline/templates/index.ts';
@@ -161,7 +161,7 @@ log(`varied stream (${streams[0]!.lines.length} lines per dataset): ${variedAccu
 const result = {
   benchmark: 'templates',
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, note: 'shared with other jobs while measured; one core (single-threaded)' },
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, load_average_1m_at_end: Math.round(loadavg()[0]! * 100) / 100, note: 'one core (single-threaded)' },
   configuration: { sibling_values: DEFAULT_SIBLING_VALUES, rules: DEFAULT_MINER_RULES },
   accuracy: {
     average: round(production.average),

@@ -14,7 +14,7 @@
  * Writes bench/results/ui.json and its section of docs/benchmarks.md.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -127,7 +127,7 @@ try {
 
   const results = {
     date: new Date().toISOString(),
-    machine: { cores: cpus().length, node: process.versions.node, note: 'shared with other work; indicative only' },
+    machine: { cores: cpus().length, node: process.versions.node, load_average_1m_at_end: Math.round(loadavg()[0]! * 100) / 100, note: 'server, generator and browser share the machine' },
     parameters: { records: RECORDS, runs: RUNS, viewport: '1280x800' },
     load: { cold_ms: round(load[0]!), median_ms: round(median(load.slice(1))) },
     search: Object.fromEntries(Object.entries(search).map(([k, v]) => [k, { query: queries[k as keyof typeof queries], ...v }])),
