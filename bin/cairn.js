@@ -21,17 +21,26 @@ if (major < 24) {
     console.error(`cairn needs Node.js 24 or newer (this is ${process.version}); run "npm install" in ${root} first`);
     process.exit(1);
   }
-  const r = spawnSync(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(node24, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
-// The server is long-running and memory-bound (RSS target 1 GiB under
-// sustained ingest); two settings must be in place before the process starts,
-// so it replaces itself once (same pid) with them. Measured on 2M lines of
-// ingest: glibc's per-thread malloc arenas (DuckDB's threads, libuv's) and
-// V8's default 16 MiB semi-spaces cost ~230 MiB of peak RSS together, for a
-// ~3% throughput cost. Settings given explicitly are kept.
-if (process.argv[2] === 'server' && !process.env.CAIRN_PROCESS_TUNED && typeof process.execve === 'function') {
-  const flags = process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) ? [] : ['--max-semi-space-size=4'];
+// The server and the agent are long-running and memory-bound (server: RSS
+// target 1 GiB under sustained ingest; agent: 150 MB), so the process replaces
+// itself once (same pid) with settings that must be in place before it starts.
+// glibc's per-thread malloc arenas (DuckDB's threads, libuv's) are capped at
+// two. The server gets 4 MiB V8 semi-spaces (measured on 2M lines of ingest:
+// arenas and V8's default 16 MiB semi-spaces cost ~230 MiB of peak RSS
+// together, for a ~3% throughput cost). The agent gets AGENT_NODE_FLAGS
+// (src/agent/service.ts; bench/agent.ts measures them). Settings given
+// explicitly are kept.
+const TUNED_FLAGS = {
+  server: ['--max-semi-space-size=4'],
+  agent: ['--max-semi-space-size=1', '--max-old-space-size=64'],
+};
+const command = process.argv[2];
+if ((command === 'server' || command === 'agent') && !process.env.CAIRN_PROCESS_TUNED && typeof process.execve === 'function') {
+  const given = (flag) => process.execArgv.some((a) => a.startsWith(flag.split('=')[0]));
+  const flags = TUNED_FLAGS[command].filter((f) => !given(f));
   const env = { ...process.env, CAIRN_PROCESS_TUNED: '1', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
   process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], env);
 }

@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { ConfigError } from '../config/load.ts';
+import { ConfigError } from '../config/base.ts';
 import type { Logger } from '../util/logger.ts';
 import { writeFileAtomic } from '../util/atomic-file.ts';
 import { DiskBuffer } from './buffer/buffer.ts';

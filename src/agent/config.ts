@@ -8,8 +8,8 @@
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { byteSize, duration, hostPort } from '../config/schema.ts';
-import { ConfigError, readConfigFile, setPath, validateWith } from '../config/load.ts';
+import { byteSize, duration, hostPort } from '../config/fields.ts';
+import { ConfigError, readConfigFile, setPath, validateWith } from '../config/base.ts';
 import { ACCESS_KEY_PATTERN } from '../sources/agent/configs.ts';
 import { TYPE_VALUES } from '../record/record.ts';
 

@@ -6,7 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { install, systemdUnit, uninstall, winswXml } from './service.ts';
+import { readFileSync } from 'node:fs';
+import { AGENT_NODE_FLAGS, install, systemdUnit, uninstall, winswXml } from './service.ts';
+
+test('cairn agent run by hand gets the same V8 flags as the service units', () => {
+  const bin = readFileSync(resolve(import.meta.dirname, '..', '..', 'bin', 'cairn.js'), 'utf8');
+  assert.ok(bin.includes(`agent: [${AGENT_NODE_FLAGS.map((f) => `'${f}'`).join(', ')}]`), 'bin/cairn.js TUNED_FLAGS.agent must equal AGENT_NODE_FLAGS');
+  const unit = readFileSync(resolve(import.meta.dirname, '..', '..', 'deploy', 'systemd', 'cairn-agent.service'), 'utf8');
+  assert.ok(unit.includes(AGENT_NODE_FLAGS.join(' ')), 'the shipped systemd unit must use AGENT_NODE_FLAGS');
+});
 
 function captured(fn: () => number): { code: number; out: string } {
   const lines: string[] = [];
@@ -22,7 +30,7 @@ function captured(fn: () => number): { code: number; out: string } {
 test('systemd: the unit runs this Node and cairn.js with the config; install enables it, uninstall disables and removes it', () => {
   const unit = systemdUnit('/etc/cairn/agent.yaml');
   const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!;
-  assert.equal(exec, `${process.execPath} --max-semi-space-size=1 --max-old-space-size=128 ${resolve(import.meta.dirname, '..', '..', 'bin', 'cairn.js')} agent --config /etc/cairn/agent.yaml`);
+  assert.equal(exec, `${process.execPath} --max-semi-space-size=1 --max-old-space-size=64 ${resolve(import.meta.dirname, '..', '..', 'bin', 'cairn.js')} agent --config /etc/cairn/agent.yaml`);
   assert.match(unit, /^StateDirectory=cairn-agent$/m);
   assert.match(unit, /^Restart=always$/m);
   assert.match(unit, /^WantedBy=multi-user.target$/m);
@@ -38,7 +46,7 @@ test('Windows: WinSW runs node with cairn.js; sc.exe creates the service with th
   const xml = winswXml('C:\\ProgramData\\Cairn\\agent\\agent.yaml');
   assert.match(xml, /<id>CairnAgent<\/id>/);
   assert.match(xml, new RegExp(`<executable>${process.execPath.replace(/[\\/.]/g, '\\$&')}</executable>`));
-  assert.match(xml, /<arguments>&quot;--max-semi-space-size=1&quot; &quot;--max-old-space-size=128&quot; &quot;.*cairn\.js&quot; &quot;agent&quot; &quot;--config&quot; &quot;.*agent\.yaml&quot;<\/arguments>/);
+  assert.match(xml, /<arguments>&quot;--max-semi-space-size=1&quot; &quot;--max-old-space-size=64&quot; &quot;.*cairn\.js&quot; &quot;agent&quot; &quot;--config&quot; &quot;.*agent\.yaml&quot;<\/arguments>/);
   assert.match(xml, /<onfailure action="restart"/);
   const inst = captured(() => install({ config: 'C:\\ProgramData\\Cairn\\agent\\agent.yaml', dryRun: true, platform: 'win32', windowsDir: 'C:\\ProgramData\\Cairn\\agent' }));
   assert.equal(inst.code, 0);

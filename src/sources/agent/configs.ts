@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { TENANT_PATTERN } from '../../config/schema.ts';
+import { TENANT_PATTERN } from '../../config/fields.ts';
 import type { Attrs } from '../../record/record.ts';
 import { SharedJsonFile } from '../../util/atomic-file.ts';
 
