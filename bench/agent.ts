@@ -59,14 +59,21 @@ function memory(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
-async function agentCounter(metricsUrl: string, name: string): Promise<number> {
+async function agentMetrics(metricsUrl: string): Promise<string> {
   try {
-    const text = await (await fetch(metricsUrl)).text();
-    const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
-    return m ? Number(m[1]) : 0;
+    return await (await fetch(metricsUrl)).text();
   } catch {
-    return 0;
+    return '';
   }
+}
+
+function counterIn(text: string, name: string): number {
+  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+async function agentCounter(metricsUrl: string, name: string): Promise<number> {
+  return counterIn(await agentMetrics(metricsUrl), name);
 }
 
 /** Store commits the server made and their mean duration. */
@@ -135,16 +142,21 @@ async function main() {
   const cpuBefore = { agent: cpuSeconds(agentPid), server: cpuSeconds(server.pid) };
   const started = performance.now();
   const agentMem: Record<string, number> = {};
+  // One scrape every 100 ms for everything the run watches: a scrape costs the
+  // agent about a millisecond of CPU, so polling each value on its own would
+  // take a noticeable share of the agent's time (Prometheus scrapes every 15 s).
+  let sent = 0;
   const sampler = setInterval(async () => {
     peakServer = Math.max(peakServer, server.memory().rss);
+    const text = await agentMetrics(metricsUrl);
+    sent = Math.max(sent, counterIn(text, 'cairn_agent_records_sent_total'));
     for (const name of ['cairn_agent_nodejs_heap_size_used_bytes', 'cairn_agent_nodejs_heap_size_total_bytes', 'cairn_agent_nodejs_external_memory_bytes', 'cairn_agent_process_resident_memory_bytes']) {
-      agentMem[name] = Math.max(agentMem[name] ?? 0, Math.round((await agentCounter(metricsUrl, name)) / 2 ** 20));
+      agentMem[name] = Math.max(agentMem[name] ?? 0, Math.round(counterIn(text, name) / 2 ** 20));
     }
-  }, 250);
+  }, 100);
   const bytes = await generate(files, 0, LINES);
   const writtenAt = performance.now();
-  let sent = 0;
-  while ((sent = await agentCounter(metricsUrl, 'cairn_agent_records_sent_total')) < LINES) await sleep(50);
+  while (sent < LINES) await sleep(10);
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   const throughput = {
@@ -175,7 +187,7 @@ async function main() {
   const back = performance.now();
   server = await startBenchServer({ dataDir: serverData, env });
   const ready = performance.now();
-  while ((sent = await agentCounter(metricsUrl, 'cairn_agent_records_sent_total')) < readTarget) await sleep(50);
+  while ((sent = await agentCounter(metricsUrl, 'cairn_agent_records_sent_total')) < readTarget) await sleep(100);
   const done = performance.now();
   const recovery = {
     buffered_lines: OUTAGE_LINES,

@@ -133,11 +133,9 @@ async function benchLoghub(vary: boolean): Promise<Record<string, unknown>> {
   }
 }
 
-/** Ingest only, with the template stage off (CAIRN_PIPELINE__TEMPLATES__ENABLED=false). */
-async function benchIngestWithoutTemplates(): Promise<Record<string, unknown>> {
-  const lines = Math.ceil(LINES / 2);
-  const gen = loghubBodies(lines, PER_BODY, { spanMs: 86_400_000 });
-  const server = await startBenchServer({ env: { CAIRN_PIPELINE__TEMPLATES__ENABLED: 'false' } });
+/** Sends generated bodies to a fresh server (with `env`) and reports the ingest rate and peak RSS. */
+async function ingestOnly(label: string, gen: { bodies: Buffer[]; lines: number; wireBytes: number }, env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const server = await startBenchServer({ env });
   try {
     const { result: sent, peakRss } = await withRss(server, () => sendAll(server.url, gen.bodies, CONCURRENCY));
     const r = {
@@ -147,31 +145,22 @@ async function benchIngestWithoutTemplates(): Promise<Record<string, unknown>> {
       mb_per_s_wire: round(gen.wireBytes / sent.seconds / 1e6),
       peak_rss_mb: Math.round(peakRss / 1024 / 1024),
     };
-    console.log('ingest without template mining', r);
+    console.log(label, r);
     return r;
   } finally {
     await server.stop();
   }
 }
 
-async function benchJson(): Promise<Record<string, unknown>> {
+/** The replicated Loghub ingest (half the lines) with the template stage off: the foundation path alone. */
+function benchIngestWithoutTemplates(): Promise<Record<string, unknown>> {
+  const gen = loghubBodies(Math.ceil(LINES / 2), PER_BODY, { spanMs: 86_400_000 });
+  return ingestOnly('ingest without template mining', gen, { CAIRN_PIPELINE__TEMPLATES__ENABLED: 'false' });
+}
+
+function benchJson(): Promise<Record<string, unknown>> {
   console.log(`generating ${JSON_LINES.toLocaleString()} synthetic JSON records...`);
-  const gen = syntheticJsonBodies(JSON_LINES, PER_BODY);
-  const server = await startBenchServer({});
-  try {
-    const { result: sent, peakRss } = await withRss(server, () => sendAll(server.url, gen.bodies, CONCURRENCY));
-    const r = {
-      lines: gen.lines,
-      seconds: round(sent.seconds, 2),
-      lines_per_s: Math.round(gen.lines / sent.seconds),
-      mb_per_s_wire: round(gen.wireBytes / sent.seconds / 1e6),
-      peak_rss_mb: Math.round(peakRss / 1024 / 1024),
-    };
-    console.log('json ingest', r);
-    return r;
-  } finally {
-    await server.stop();
-  }
+  return ingestOnly('json ingest', syntheticJsonBodies(JSON_LINES, PER_BODY));
 }
 
 /** Probes: send one marked line while background ingest runs, poll until a query returns it. */

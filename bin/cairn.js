@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import nodeModule from 'node:module';
+import { compileCacheDir } from './compile-cache.js';
 
 // The store runs each DuckDB statement on a libuv thread for as long as it
 // runs; the pool (4 threads by default, shared with zlib and fs) would let four
@@ -39,10 +41,20 @@ const TUNED_FLAGS = {
 };
 const command = process.argv[2];
 if ((command === 'server' || command === 'agent') && !process.env.CAIRN_PROCESS_TUNED && typeof process.execve === 'function') {
-  const given = (flag) => process.execArgv.some((a) => a.startsWith(flag.split('=')[0]));
+  // A flag counts as given on the command line or in NODE_OPTIONS (which the command line would override).
+  const givenFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const given = (flag) => givenFlags.some((a) => a.startsWith(flag.split('=')[0]));
   const flags = TUNED_FLAGS[command].filter((f) => !given(f));
   const env = { ...process.env, CAIRN_PROCESS_TUNED: '1', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
   process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], env);
 }
+// Cairn's modules compiled and type-stripped once (at `npm install`), not at
+// every start: faster starts, and Node's TypeScript stripper (~25 MiB) is never
+// loaded when the cache is warm. Set in the environment too, so the store's
+// worker thread and child processes use it. Unavailable (read-only, no
+// directory): Node says why in the result and runs without it.
+const cacheDir = compileCacheDir(root);
+process.env.NODE_COMPILE_CACHE = cacheDir;
+nodeModule.enableCompileCache?.(cacheDir);
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

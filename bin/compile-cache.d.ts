@@ -1,0 +1,2 @@
+/** See compile-cache.js. */
+export function compileCacheDir(root: string): string;
