@@ -20,7 +20,7 @@ if (!result.directory) {
   process.exit(0);
 }
 
-/** Every non-test module under src/ except the web UI's; importing one only registers components. */
+/** Every non-test module under src/; importing one only defines and registers things, nothing starts. */
 function modules(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
