@@ -21,6 +21,42 @@ export function encodeFields(fields: Record<string, unknown>): Buffer {
   return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
+/**
+ * An encoder for records that differ only in time and message (a file's
+ * lines): the fields they share are encoded once, and each record is those
+ * bytes plus ts_unix_nano (1) and message (8) written by hand. Protobuf
+ * allows fields in any order, so the bytes decode exactly as encodeFields'
+ * would; the file input's hot path then allocates one Buffer per line instead
+ * of protobufjs' writer objects (~0.7 → 0.25 µs per line).
+ */
+export function sharedFieldsEncoder(shared: Record<string, unknown>): (message: string, ts: { low: number; high: number }) => Buffer {
+  const head = encodeFields(shared);
+  return (message, ts) => {
+    const messageBytes = Buffer.byteLength(message);
+    // head + ts (tag + up to 10 varint bytes) + message (tag + up to 5 length bytes + text)
+    const buf = Buffer.allocUnsafe(head.length + 11 + 6 + messageBytes);
+    let at = head.copy(buf, 0);
+    buf[at++] = 0x08;
+    let lo = ts.low >>> 0;
+    let hi = ts.high >>> 0;
+    while (hi > 0 || lo > 127) {
+      buf[at++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    buf[at++] = lo;
+    buf[at++] = 0x42;
+    let len = messageBytes;
+    while (len > 127) {
+      buf[at++] = (len & 0x7f) | 0x80;
+      len >>>= 7;
+    }
+    buf[at++] = len;
+    at += buf.write(message, at);
+    return buf.subarray(0, at);
+  };
+}
+
 /** A LogRecord (from an input's normalizer) as wire bytes; tenant and observed_ts are the server's business. */
 export function encodeRecord(r: LogRecord, extra?: { recordId?: string }): Buffer {
   const message: Record<string, unknown> = {

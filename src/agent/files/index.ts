@@ -26,7 +26,7 @@ import type { Attrs } from '../../record/record.ts';
 import { nowNs } from '../../record/time.ts';
 import type { FileInputConfig } from '../config.ts';
 import { agentInputs, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
-import { encodeFields, int64Bits } from '../record.ts';
+import { encodeFields, int64Bits, sharedFieldsEncoder } from '../record.ts';
 import { LineSplitter, type Line } from './lines.ts';
 import { MultilineJoiner } from './multiline.ts';
 
@@ -63,6 +63,8 @@ interface Tailer {
   attrsBase: Attrs;
   /** The fields every record of this file shares, with attrs serialized once. */
   template: Record<string, unknown>;
+  /** Encodes a line with the template's fields (set with the template). */
+  encode: (message: string, ts: { low: number; high: number }) => Buffer;
 }
 
 function identity(st: BigIntStats): string {
@@ -127,6 +129,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
       behindSince: 0,
       attrsBase: { ...(cfg.attrs as Attrs), file: path },
       template: {},
+      encode: sharedFieldsEncoder({}),
     };
   };
 
@@ -140,6 +143,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
       type: cfg.type ?? 'application',
       attrsJson: JSON.stringify(t.attrsBase),
     };
+    t.encode = sharedFieldsEncoder(t.template);
   };
 
   /** Matches the globs: opens new files, notices renamed and vanished ones. */
@@ -196,12 +200,9 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
   };
 
   const toRecord = (t: Tailer, line: Line, ts: { low: number; high: number; unsigned: boolean }) =>
-    encodeFields({
-      ...t.template,
-      tsUnixNano: ts,
-      message: line.text,
-      ...(line.truncated ? { attrsJson: JSON.stringify({ ...t.attrsBase, truncated: true }) } : {}),
-    });
+    line.truncated
+      ? encodeFields({ ...t.template, tsUnixNano: ts, message: line.text, attrsJson: JSON.stringify({ ...t.attrsBase, truncated: true }) })
+      : t.encode(line.text, ts);
 
   const position = (t: Tailer, offset: number): FilePosition => ({ path: t.path, offset, fp: t.fp, fp_len: t.fpLen });
 
