@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { updateDocSection } from './lib/report.ts';
 import { bufferSource, EvtxReader } from '../src/agent/evtx/reader.ts';
 import { recordForIngest } from '../src/client/logs.ts';
 import { normalizeWindowsEvent } from '../src/record/normalize/windows.ts';
@@ -92,3 +93,15 @@ console.log(`overall ${result.overall_records_per_s} records/s`);
 const out = join(import.meta.dirname, 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'evtx.json'), JSON.stringify(result, null, 2) + '\n');
+updateDocSection(
+  'evtx',
+  '## Windows .evtx parsing',
+  [
+    `Measured ${result.date.slice(0, 10)} with \`npm run bench:evtx\` (one thread, Node ${process.version}, load average ${result.load_average[0]} at the start; file bytes in memory; includes BinXML rendering, the Windows mapping, normalization and JSON serialization), on the files in \`../shared/data/windows/\`. Raw data: \`bench/results/evtx.json\`.`,
+    '',
+    '| file | records | records/s | parsing alone |',
+    '|---|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.file} | ${r.records.toLocaleString('en')} | ${r.records_per_s.toLocaleString('en')} | ${r.parse_only_records_per_s.toLocaleString('en')} |`),
+    `| **all files** | | **${result.overall_records_per_s.toLocaleString('en')}** | |`,
+  ].join('\n'),
+);
