@@ -2,6 +2,7 @@
 import { loadAgentConfig } from '../agent/config.ts';
 import { startAgent } from '../agent/agent.ts';
 import { createLogger } from '../util/logger.ts';
+import { untilSignal } from './until-signal.ts';
 import { parse, UsageError } from './args.ts';
 
 export const summary = 'run the log agent (journald, files, Windows events, .evtx) or install it as a service';
@@ -76,23 +77,7 @@ export async function run(argv: string[]): Promise<number> {
   const pkg = (await import('../../package.json', { with: { type: 'json' } })).default as { version: string };
   const agent = await startAgent(config, logger, pkg.version);
   logger.info({ agent_id: agent.agentId, server: config.server.url, access_key: config.server.access_key, inputs: agent.inputs(), metrics: agent.metricsAddress }, 'cairn agent started');
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        logger.warn('second signal: exiting now');
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      agent.close().then(resolve, (err) => {
-        logger.error({ err }, 'shutdown failed');
-        resolve();
-      });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  await untilSignal(logger, () => agent.close());
   logger.flush();
   return 0;
 }

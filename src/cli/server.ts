@@ -1,6 +1,7 @@
 /** `cairn server`: runs ingest, store and query API in one process. */
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../util/logger.ts';
+import { untilSignal } from './until-signal.ts';
 import { startServer } from '../server/server.ts';
 import { parse } from './args.ts';
 
@@ -57,24 +58,7 @@ export async function run(argv: string[]): Promise<number> {
   const ui = config.ui.enabled ? ` — web UI at ${server.url}/` : '';
   console.log(`Cairn is running at ${server.url}${ui} — data in ${config.server.data_dir}`);
   logger.info({ url: server.url, data: config.server.data_dir, auth: server.auth.mode }, 'cairn server started');
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        logger.warn('second signal: exiting now');
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      server.close().then(resolve, (err) => {
-        logger.error({ err }, 'shutdown failed');
-        resolve();
-      });
-    };
-    // `on`, not `once`: a second signal must reach stop() to force the exit.
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-  });
+  await untilSignal(logger, () => server.close());
   logger.flush();
   return 0;
 }

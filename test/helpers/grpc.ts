@@ -2,6 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../../src/sources/grpc/registry.ts';
 import { protoType } from '../../src/sources/grpc/proto.ts';
+import type { BatchAck } from '../../src/sources/agent/index.ts';
 
 export type AnyClient = grpc.Client & Record<string, (...args: any[]) => any>;
 
@@ -34,16 +35,8 @@ export function retryDelaySeconds(err: grpc.ServiceError): number | undefined {
   return typeof s === 'number' ? s : s.toNumber();
 }
 
-export interface Ack {
-  batchId: string;
-  status: 'ACK_STATUS_STORED' | 'ACK_STATUS_DUPLICATE' | 'ACK_STATUS_RETRY';
-  accepted: number;
-  rejected: number;
-  errors: { index: number; reason: string }[];
-  retryAfterMs: number;
-  message: string;
-  duplicates: number;
-}
+/** The server's acknowledgement, as the tests read it. */
+export type Ack = BatchAck;
 
 /** One agent ingest stream: send batches, wait for their acks, see how the stream ended. */
 export class AgentStream {

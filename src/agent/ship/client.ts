@@ -6,22 +6,15 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { protoType } from '../../sources/grpc/proto.ts';
+import type { BatchAck as WireBatchAck } from '../../sources/agent/index.ts';
 
 const SERVICE = 'cairn.agent.v1.AgentIngest';
 const BatchAck = protoType('cairn.agent.v1.BatchAck');
 const ConfigRequest = protoType('cairn.agent.v1.AgentConfigRequest');
 const ConfigResponse = protoType('cairn.agent.v1.AgentConfigResponse');
 
-export interface Ack {
-  batchId: string;
-  status: 'ACK_STATUS_UNSPECIFIED' | 'ACK_STATUS_STORED' | 'ACK_STATUS_DUPLICATE' | 'ACK_STATUS_RETRY';
-  accepted: number;
-  rejected: number;
-  errors: { index: number; reason: string }[];
-  retryAfterMs: number;
-  message: string;
-  duplicates: number;
-}
+/** The server's BatchAck as protobufjs decodes it (an unknown status reads as UNSPECIFIED). */
+export type Ack = Omit<WireBatchAck, 'status'> & { status: WireBatchAck['status'] | 'ACK_STATUS_UNSPECIFIED' };
 
 export interface ConfigUpdate {
   accessKey: string;
