@@ -26,6 +26,7 @@ import { protoType } from '../src/sources/grpc/proto.ts';
 import { sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
 import { freePort } from '../test/helpers/server.ts';
 import { updateDocSection } from './lib/report.ts';
+import { measureTransport, storedRecords } from './lib/measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -217,28 +218,6 @@ function rawClient(address: string, path: string, stream: boolean): grpc.Client 
 }
 
 /** Samples the server's RSS every 250 ms while `work` runs. */
-async function measure(server: BenchServer, records: number, bytes: number, work: () => Promise<number>): Promise<Record<string, number>> {
-  let peak = 0;
-  const timer = setInterval(() => (peak = Math.max(peak, server.memory().rss)), 250);
-  const started = performance.now();
-  let retries: number;
-  try {
-    retries = await work();
-  } finally {
-    clearInterval(timer);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    records,
-    seconds: Math.round(seconds * 100) / 100,
-    records_per_s: Math.round(records / seconds),
-    mb_per_s_wire: Math.round((bytes / seconds / 1e6) * 10) / 10,
-    wire_bytes_per_record: Math.round(bytes / records),
-    retries,
-    peak_rss_mb: Math.round(Math.max(peak, server.memory().rss) / 2 ** 20),
-  };
-}
-
 async function otlpHttp(server: BenchServer, bodies: Buffer[]): Promise<number> {
   let next = 0;
   let retries = 0;
@@ -366,9 +345,8 @@ async function main(): Promise<void> {
     const server = await startBenchServer({ env: { CAIRN_SOURCES__GRPC__LISTEN: address } });
     try {
       console.log(`${name}...`);
-      const r = await measure(server, RECORDS, load.bytes, () => run(server));
-      const stats = (await (await fetch(`${server.url}/api/v1/stats?from=now-2d&step=1h`)).json()) as { buckets: { count: number }[] };
-      const stored = stats.buckets.reduce((n, b) => n + b.count, 0);
+      const r = await measureTransport(server, RECORDS, load.bytes, () => run(server));
+      const stored = await storedRecords(server.url);
       if (stored !== RECORDS) throw new Error(`${name}: ${stored} records stored, expected ${RECORDS}`);
       results[name] = r;
       console.log(`  ${r.records_per_s!.toLocaleString()} records/s, ${r.mb_per_s_wire} MB/s on the wire, peak RSS ${r.peak_rss_mb} MiB`);

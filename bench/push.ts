@@ -23,6 +23,7 @@ import protobuf from 'protobufjs';
 import { compressSync } from 'snappy';
 import { sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
 import { updateDocSection } from './lib/report.ts';
+import { measureTransport, storedRecords } from './lib/measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -253,28 +254,6 @@ async function uploadAll(url: string, bodies: Buffer[]): Promise<number> {
   return 0;
 }
 
-async function measure(server: BenchServer, bytes: number, work: () => Promise<number>): Promise<Record<string, number>> {
-  let peak = 0;
-  const timer = setInterval(() => (peak = Math.max(peak, server.memory().rss)), 250);
-  const started = performance.now();
-  let retries: number;
-  try {
-    retries = await work();
-  } finally {
-    clearInterval(timer);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    records: RECORDS,
-    seconds: Math.round(seconds * 100) / 100,
-    records_per_s: Math.round(RECORDS / seconds),
-    mb_per_s_wire: Math.round((bytes / seconds / 1e6) * 10) / 10,
-    wire_bytes_per_record: Math.round(bytes / RECORDS),
-    retries,
-    peak_rss_mb: Math.round(Math.max(peak, server.memory().rss) / 2 ** 20),
-  };
-}
-
 async function main(): Promise<void> {
   console.log(`encoding ${RECORDS.toLocaleString()} records per transport, ${PER_REQUEST} per request...`);
   const loads = {
@@ -307,9 +286,8 @@ async function main(): Promise<void> {
     const server = await startBenchServer();
     try {
       console.log(`${name}...`);
-      const r = await measure(server, loads[name].bytes, () => senders[name](server, loads[name]));
-      const stats = (await (await fetch(`${server.url}/api/v1/stats?from=now-2d&step=1h`)).json()) as { buckets: { count: number }[] };
-      const stored = stats.buckets.reduce((n, b) => n + b.count, 0);
+      const r = await measureTransport(server, RECORDS, loads[name].bytes, () => senders[name](server, loads[name]));
+      const stored = await storedRecords(server.url);
       if (stored !== RECORDS) throw new Error(`${name}: ${stored} records stored, expected ${RECORDS}`);
       results[name] = r;
       console.log(`  ${r.records_per_s!.toLocaleString()} records/s, ${r.mb_per_s_wire} MB/s on the wire, peak RSS ${r.peak_rss_mb} MiB`);

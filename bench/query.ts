@@ -26,6 +26,7 @@ import { WebSocket } from 'ws';
 import { loghubBodies } from './lib/generate.ts';
 import { sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
 import { updateDocSection } from './lib/report.ts';
+import { percentile, round, timeQuery } from './lib/measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,8 +46,6 @@ const CHUNK = 1_000_000;
 const NEEDLE = 'zq7needle4k';
 const DAY_MS = 86_400_000;
 
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 interface Marker {
   lines: number;
@@ -88,20 +87,6 @@ async function ingestOnce(): Promise<Marker> {
   const marker: Marker = { lines: LINES, endMs, needle: NEEDLE, ingest: { seconds: round(seconds, 1), lines_per_s: Math.round(LINES / seconds) } };
   writeFileSync(markerFile, JSON.stringify(marker, null, 2));
   return marker;
-}
-
-async function timeQuery(url: string, path: string, runs = 7): Promise<{ cold_ms: number; median_ms: number; p95_ms: number; result: any }> {
-  const times: number[] = [];
-  let result: any;
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    const res = await fetch(url + path);
-    result = await res.json();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(result)}`);
-    times.push(performance.now() - t);
-  }
-  const warm = times.slice(1).sort((a, b) => a - b);
-  return { cold_ms: round(times[0]!), median_ms: round(percentile(warm, 50)), p95_ms: round(percentile(warm, 95)), result };
 }
 
 const strip = ({ result: _r, ...rest }: { result: unknown }) => rest;

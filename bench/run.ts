@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { loghubBodies, syntheticJsonBodies } from './lib/generate.ts';
 import { duSync, sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
 import { updateBenchmarksDoc } from './lib/report.ts';
+import { percentile, round, timeQuery } from './lib/measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,16 +42,6 @@ const CONCURRENCY = Number(values.concurrency ?? 4);
 const PER_BODY = 5000;
 const NEEDLE = 'zq7needle4k';
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function round(n: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
-}
-
 /** Samples the server's RSS every 250 ms while `work` runs. */
 async function withRss<T>(server: BenchServer, work: () => Promise<T>): Promise<{ result: T; peakRss: number; samples: number[] }> {
   const samples: number[] = [];
@@ -61,20 +52,6 @@ async function withRss<T>(server: BenchServer, work: () => Promise<T>): Promise<
   } finally {
     clearInterval(timer);
   }
-}
-
-async function timeQuery(url: string, path: string, runs = 7): Promise<{ cold_ms: number; median_ms: number; p95_ms: number; result: unknown }> {
-  const times: number[] = [];
-  let result: unknown;
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    const res = await fetch(url + path);
-    result = await res.json();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(result)}`);
-    times.push(performance.now() - t);
-  }
-  const warm = times.slice(1).sort((a, b) => a - b);
-  return { cold_ms: round(times[0]!), median_ms: round(percentile(warm, 50)), p95_ms: round(percentile(warm, 95)), result };
 }
 
 async function benchLoghub(vary: boolean): Promise<Record<string, unknown>> {
