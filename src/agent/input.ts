@@ -31,6 +31,33 @@ export interface Input {
   stop(): Promise<void>;
 }
 
+/**
+ * The Input of a source read by one loop: start() runs `loop` once; stop()
+ * aborts `controller` (which the loop watches), runs `onAbort` (kill a child,
+ * clear a timer), waits for the loop to end, then runs `afterStop` (close what
+ * the loop opened).
+ */
+export function loopInput(
+  name: string,
+  controller: AbortController,
+  loop: () => Promise<void>,
+  hooks: { onAbort?: () => void; afterStop?: () => void } = {},
+): Input {
+  let running: Promise<void> | null = null;
+  return {
+    name,
+    start() {
+      running ??= loop();
+    },
+    async stop() {
+      controller.abort();
+      hooks.onAbort?.();
+      await running;
+      hooks.afterStop?.();
+    },
+  };
+}
+
 export type InputFactory<C> = (config: C, name: string, ctx: InputContext) => Input;
 export const agentInputs = new Registry<InputFactory<never>>('agent input');
 

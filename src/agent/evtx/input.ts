@@ -17,7 +17,7 @@ import { EvtxReader, formatIssue } from './reader.ts';
 import { normalizeWindowsEvent } from '../../record/normalize/windows.ts';
 import { nowNs } from '../../record/time.ts';
 import type { EvtxInputConfig } from '../config.ts';
-import { agentInputs, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
+import { agentInputs, loopInput, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
 import { encodeRecord, withInputFields } from '../record.ts';
 
 type Position = { size: number; mtime: number; records: number; done: boolean };
@@ -29,7 +29,6 @@ const PREFIX = 'evtx:';
 export function createEvtxInput(cfg: EvtxInputConfig, name: string, ctx: InputContext): Input {
   const { buffer, metrics, logger } = ctx;
   const controller = new AbortController();
-  let running: Promise<void> | null = null;
 
   const readFile = async (path: string, size: number, mtime: number) => {
     const key = PREFIX + path;
@@ -98,16 +97,7 @@ export function createEvtxInput(cfg: EvtxInputConfig, name: string, ctx: InputCo
     }
   };
 
-  return {
-    name,
-    start() {
-      running ??= loop();
-    },
-    async stop() {
-      controller.abort();
-      await running;
-    },
-  };
+  return loopInput(name, controller, loop);
 }
 
 agentInputs.register('evtx', createEvtxInput as InputFactory<never>);

@@ -25,7 +25,7 @@ import { crc32 } from 'node:zlib';
 import type { Attrs } from '../../record/record.ts';
 import { nowNs } from '../../record/time.ts';
 import type { FileInputConfig } from '../config.ts';
-import { agentInputs, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
+import { agentInputs, loopInput, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
 import { encodeFields, int64Bits, sharedFieldsEncoder } from '../record.ts';
 import { LineSplitter, type Line } from './lines.ts';
 import { MultilineJoiner } from './multiline.ts';
@@ -93,7 +93,6 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
   const tailers = new Map<string, Tailer>();
   const controller = new AbortController();
   const start = cfg.multiline ? new RegExp(cfg.multiline.start) : null;
-  let running: Promise<void> | null = null;
   let firstScan = true;
   // Reused by every read: lines are decoded (copied) before the next one.
   const readBuf = Buffer.allocUnsafe(READ_BYTES);
@@ -310,21 +309,15 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
     }
   };
 
-  return {
-    name,
-    start() {
-      running ??= loop();
-    },
-    async stop() {
-      controller.abort();
-      await running;
+  return loopInput(name, controller, loop, {
+    afterStop() {
       for (const t of tailers.values()) {
         closeSync(t.fd);
         ctx.claims.delete(t.key);
       }
       tailers.clear();
     },
-  };
+  });
 }
 
 agentInputs.register('files', createFileInput as InputFactory<never>);

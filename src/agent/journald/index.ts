@@ -19,7 +19,7 @@ import { normalizeJournalEntry, journalText } from '../../record/normalize/journ
 import { nowNs } from '../../record/time.ts';
 import { JournalExportParser, type ParsedEntry } from '../../sources/journald/export.ts';
 import type { JournaldInputConfig } from '../config.ts';
-import { agentInputs, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
+import { agentInputs, loopInput, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
 import { encodeRecord, withInputFields } from '../record.ts';
 
 const POSITION = 'journald:cursor';
@@ -48,7 +48,6 @@ export function createJournaldInput(cfg: JournaldInputConfig, name: string, ctx:
   const { buffer, metrics, logger } = ctx;
   const controller = new AbortController();
   let child: ChildProcess | null = null;
-  let running: Promise<void> | null = null;
   let lastDataAt = 0;
   const limits = { maxFieldBytes: cfg.max_field_bytes, maxEntryBytes: Math.max(cfg.max_field_bytes * 4, 1 << 20), maxFields: MAX_FIELDS, oversize: 'truncate' as const };
 
@@ -145,18 +144,12 @@ export function createJournaldInput(cfg: JournaldInputConfig, name: string, ctx:
   }, 1000);
   idle.unref();
 
-  return {
-    name,
-    start() {
-      running ??= loop();
-    },
-    async stop() {
-      controller.abort();
+  return loopInput(name, controller, loop, {
+    onAbort() {
       clearInterval(idle);
       child?.kill();
-      await running;
     },
-  };
+  });
 }
 
 agentInputs.register('journald', createJournaldInput as InputFactory<never>);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { normalizeWindowsEvent } from '../../record/normalize/windows.ts';
 import { nowNs } from '../../record/time.ts';
 import type { WindowsInputConfig } from '../config.ts';
-import { agentInputs, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
+import { agentInputs, loopInput, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
 import { encodeRecord, withInputFields } from '../record.ts';
 import { BookmarkStore, bookmarkOf } from './bookmark.ts';
 import { WindowsEventLogCollector, type CommandRunner } from './collector.ts';
@@ -52,7 +52,6 @@ export function createWindowsInput(
     onNotice: (channel, message) => logger.warn({ input: name, channel }, message),
   });
   const controller = new AbortController();
-  let running: Promise<void> | null = null;
 
   /** One poll of a channel; returns whether it came back full (more waiting). */
   const pollChannel = async (channel: string): Promise<boolean> => {
@@ -91,16 +90,7 @@ export function createWindowsInput(
     }
   };
 
-  return {
-    name,
-    start() {
-      running ??= loop();
-    },
-    async stop() {
-      controller.abort();
-      await running;
-    },
-  };
+  return loopInput(name, controller, loop);
 }
 
 agentInputs.register('windows', createWindowsInput as InputFactory<never>);
