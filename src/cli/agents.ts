@@ -5,7 +5,7 @@ import { loadConfig } from '../config/load.ts';
 import { TENANT_PATTERN } from '../config/schema.ts';
 import type { AgentStatusJson } from '../sources/agent/agents.ts';
 import { AgentConfigError, AgentConfigStore } from '../sources/agent/configs.ts';
-import { UsageError, authHeaders, clientOptions, clientTarget, parse, responseError } from './args.ts';
+import { UsageError, clientOptions, getFromServer, parse } from './args.ts';
 
 export const summary = 'agent status and per-access-key agent configs';
 
@@ -46,13 +46,9 @@ function readObject(file: string): unknown {
 }
 
 async function listAgents(values: { url?: string; token?: string; json?: boolean }): Promise<number> {
-  const { url, token } = clientTarget(values);
-  const res = await fetch(`${url}/api/v1/agents`, { headers: authHeaders(token) });
-  if (!res.ok) {
-    console.error(`cairn agents: ${await responseError(res)}`);
-    return 1;
-  }
-  const { agents } = (await res.json()) as { agents: AgentStatusJson[] };
+  const body = await getFromServer<{ agents: AgentStatusJson[] }>('cairn agents', values, '/api/v1/agents');
+  if (!body) return 1;
+  const { agents } = body;
   if (values.json) console.log(JSON.stringify(agents));
   else if (agents.length === 0) console.log('no agents');
   else {

@@ -47,3 +47,31 @@ export async function responseError(res: Response): Promise<string> {
     return `${res.status}: ${text.slice(0, 500)}`;
   }
 }
+
+/**
+ * GET `path` on the server the flags name (url, token), with the string flags
+ * listed in `params` as query parameters besides `query`. The JSON body; or,
+ * when the server refuses, undefined after printing its error for `command`.
+ */
+export async function getFromServer<T>(
+  command: string,
+  values: Record<string, unknown>,
+  path: string,
+  query: Record<string, string> = {},
+  params: readonly string[] = [],
+): Promise<T | undefined> {
+  const { url, token } = clientTarget(values);
+  const search = new URLSearchParams(query);
+  for (const key of params) {
+    const v = values[key];
+    if (typeof v === 'string') search.set(key, v);
+  }
+  const qs = search.toString();
+  const res = await fetch(`${url}${path}${qs ? `?${qs}` : ''}`, { headers: authHeaders(token) });
+  if (!res.ok) {
+    console.error(`${command}: ${await responseError(res)}`);
+    return undefined;
+  }
+  return (await res.json()) as T;
+}
+

@@ -4,7 +4,7 @@
  */
 import type { PatternJson } from '../api/patterns.ts';
 import { TemplateMiner, type Template } from '../pipeline/templates/miner.ts';
-import { authHeaders, clientOptions, clientTarget, parse, responseError } from './args.ts';
+import { clientOptions, getFromServer, parse } from './args.ts';
 
 export const summary = 'list message templates (patterns), or mine them from stdin';
 
@@ -57,18 +57,8 @@ export async function run(argv: string[]): Promise<number> {
     await mine(process.stdin, process.stdout, new TemplateMiner({ maxTemplates }));
     return 0;
   }
-  const { url, token } = clientTarget(values);
-  const params = new URLSearchParams({ q: positionals.join(' ') });
-  for (const key of ['from', 'to', 'limit'] as const) {
-    const v = values[key];
-    if (typeof v === 'string') params.set(key, v);
-  }
-  const res = await fetch(`${url}/api/v1/patterns?${params}`, { headers: authHeaders(token) });
-  if (!res.ok) {
-    console.error(`cairn patterns: ${await responseError(res)}`);
-    return 1;
-  }
-  const body = (await res.json()) as { patterns: PatternJson[] };
+  const body = await getFromServer<{ patterns: PatternJson[] }>('cairn patterns', values, '/api/v1/patterns', { q: positionals.join(' ') }, ['from', 'to', 'limit']);
+  if (!body) return 1;
   if (values.json) {
     console.log(JSON.stringify(body, null, 2));
     return 0;

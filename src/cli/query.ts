@@ -1,6 +1,6 @@
 /** `cairn query`: searches a running server and prints a table or NDJSON. */
 import type { RecordJson } from '../record/record.ts';
-import { authHeaders, clientOptions, clientTarget, parse, responseError } from './args.ts';
+import { clientOptions, getFromServer, parse } from './args.ts';
 
 export const summary = 'search logs on a running server';
 
@@ -39,18 +39,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const { url, token } = clientTarget(values);
-  const params = new URLSearchParams({ q: positionals.join(' ') });
-  for (const key of ['from', 'to', 'limit', 'order'] as const) {
-    const v = values[key];
-    if (typeof v === 'string') params.set(key, v);
-  }
-  const res = await fetch(`${url}/api/v1/query?${params}`, { headers: authHeaders(token) });
-  if (!res.ok) {
-    console.error(`cairn query: ${await responseError(res)}`);
-    return 1;
-  }
-  const body = (await res.json()) as { records: RecordJson[] };
+  const body = await getFromServer<{ records: RecordJson[] }>('cairn query', values, '/api/v1/query', { q: positionals.join(' ') }, ['from', 'to', 'limit', 'order']);
+  if (!body) return 1;
   if (values.ndjson) {
     for (const r of body.records) process.stdout.write(JSON.stringify(r) + '\n');
     return 0;
