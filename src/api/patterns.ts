@@ -18,17 +18,8 @@ export interface PatternDeps extends QueryDeps {
   templates: TemplateStore | null;
 }
 
-export interface PatternJson {
-  template_id: string;
-  /** Null for an id the template store no longer knows (evicted, or mined before a crash). */
-  template: string | null;
-  count: number;
-  first_seen: string | null;
-  last_seen: string | null;
-  example: string | null;
-  /** Ids of records in the range that were mined before their template merged into this one. */
-  merged_ids: string[];
-}
+export type { PatternJson } from './shapes.ts';
+import type { PatternJson } from './shapes.ts';
 
 /** Distinct template ids counted per request, at most (merged ids are folded after counting). */
 const MAX_GROUPS = 50_000;

@@ -1,27 +1,10 @@
 /** The Cairn HTTP API as the UI uses it (docs/api.md): typed responses, the token, errors with the server's message. */
 import { authRequired, getToken } from './auth.ts';
+import type { RecordJson } from '../../../src/record/record.ts';
+import type { PatternJson } from '../../../src/api/shapes.ts';
 
-export interface RecordJson {
-  id: string;
-  ts: string;
-  ts_ns: string;
-  observed_ts: string;
-  tenant: string;
-  os: string;
-  host: string;
-  unit: string;
-  service: string;
-  severity: number;
-  level: string;
-  type: string;
-  message: string;
-  trace_id: string | null;
-  span_id: string | null;
-  correlation_id: string | null;
-  template_id: string | null;
-  attrs: Record<string, unknown>;
-  raw?: string | null;
-}
+export type { PatternJson, RecordJson };
+
 
 export interface QueryResponse {
   records: RecordJson[];
@@ -47,15 +30,6 @@ export interface FieldsResponse {
   sampled: number;
 }
 
-export interface PatternJson {
-  template_id: string;
-  template: string | null;
-  count: number;
-  first_seen: string | null;
-  last_seen: string | null;
-  example: string | null;
-  merged_ids: string[];
-}
 
 export interface PatternsResponse {
   patterns: PatternJson[];
