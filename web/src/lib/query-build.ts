@@ -36,18 +36,21 @@ export function filterTerm(field: string, value: string, mode: FilterMode): stri
   return `${sign}${field}:${quoteValue(value)}`;
 }
 
+/** The index of the quote that closes the "phrase" or :/regex/ opened at `i` (backslash escapes skipped), or q.length. */
+function closingQuote(q: string, i: number): number {
+  const quote = q[i];
+  i++;
+  while (i < q.length && q[i] !== quote) i += q[i] === '\\' ? 2 : 1;
+  return i;
+}
+
 /** True when the text has an OR outside quotes, regexes and parentheses: appending a term would bind to its last branch. */
 export function hasTopLevelOr(q: string): boolean {
   let depth = 0;
   for (let i = 0; i < q.length; i++) {
     const c = q[i]!;
-    if (c === '"') {
-      i++;
-      while (i < q.length && q[i] !== '"') i += q[i] === '\\' ? 2 : 1;
-    } else if (c === '/' && q[i - 1] === ':') {
-      i++;
-      while (i < q.length && q[i] !== '/') i += q[i] === '\\' ? 2 : 1;
-    } else if (c === '(') depth++;
+    if (c === '"' || (c === '/' && q[i - 1] === ':')) i = closingQuote(q, i);
+    else if (c === '(') depth++;
     else if (c === ')') depth = Math.max(0, depth - 1);
     else if (depth === 0 && q.startsWith('OR', i) && /\s/.test(q[i - 1] ?? ' ') && /\s/.test(q[i + 2] ?? ' ')) return true;
   }
@@ -91,13 +94,8 @@ export function splitTopLevel(q: string): string[] {
       continue;
     }
     if (start < 0) start = i;
-    if (c === '"') {
-      i++;
-      while (i < q.length && q[i] !== '"') i += q[i] === '\\' ? 2 : 1;
-    } else if (c === '/' && q[i - 1] === ':') {
-      i++;
-      while (i < q.length && q[i] !== '/') i += q[i] === '\\' ? 2 : 1;
-    } else if (c === '(') depth++;
+    if (c === '"' || (c === '/' && q[i - 1] === ':')) i = closingQuote(q, i);
+    else if (c === '(') depth++;
     else if (c === ')') depth = Math.max(0, depth - 1);
   }
   return out;
