@@ -63,7 +63,7 @@ interface Tailer {
   attrsBase: Attrs;
   /** The fields every record of this file shares, with attrs serialized once. */
   template: Record<string, unknown>;
-  /** Encodes a line with the template's fields (set with the template). */
+  /** Encodes a line with the template's fields (built together with the template). */
   encode: (message: string, ts: { low: number; high: number }) => Buffer;
 }
 
@@ -109,6 +109,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
       offset = saved.offset;
       fp = { fp: saved.fp, fpLen: saved.fp_len };
     } else if (firstScan && cfg.start_at === 'end') offset = size;
+    const attrsBase: Attrs = { ...(cfg.attrs as Attrs), file: path };
     return {
       key,
       path,
@@ -126,23 +127,23 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
       goneAt: 0,
       lastDataAt: Date.now(),
       behindSince: 0,
-      attrsBase: { ...(cfg.attrs as Attrs), file: path },
-      template: {},
-      encode: sharedFieldsEncoder({}),
+      ...sharedFields(path, attrsBase),
+      attrsBase,
     };
   };
 
-  const setTemplate = (t: Tailer) => {
-    t.template = {
+  /** What every record of the file at `path` shares, and the encoder built on it. */
+  const sharedFields = (path: string, attrsBase: Attrs): Pick<Tailer, 'template' | 'encode'> => {
+    const template = {
       host: ctx.hostname,
-      unit: cfg.unit ?? basename(t.path),
+      unit: cfg.unit ?? basename(path),
       service: cfg.service,
       severity: 6,
       os: ctx.os,
       type: cfg.type ?? 'application',
-      attrsJson: JSON.stringify(t.attrsBase),
+      attrsJson: JSON.stringify(attrsBase),
     };
-    t.encode = sharedFieldsEncoder(t.template);
+    return { template, encode: sharedFieldsEncoder(template) };
   };
 
   /** Matches the globs: opens new files, notices renamed and vanished ones. */
@@ -168,7 +169,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
           if (known.path !== path) {
             known.path = path;
             known.attrsBase = { ...known.attrsBase, file: path };
-            setTemplate(known);
+            Object.assign(known, sharedFields(path, known.attrsBase));
           }
           known.goneAt = 0;
           continue;
@@ -183,7 +184,6 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
           continue;
         }
         const t = makeTailer(path, st, fd);
-        setTemplate(t);
         tailers.set(key, t);
         ctx.claims.set(key, name);
         logger.debug({ input: name, path, offset: t.offset }, 'following file');
