@@ -114,3 +114,16 @@ function origin(origins: Map<string, string>, path: string): string {
   const from = origins.get(path);
   return from ? ` (from ${from})` : '';
 }
+
+/**
+ * Reads a file a configuration key names (a PEM certificate or key), with an
+ * error that names the key: `sources.forward.tls_cert: cannot read /x.pem: ...`.
+ */
+export function readKeyFile(keyPath: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError([`${keyPath}: cannot read ${file}: ${(err as Error).message}`], keyPath.split('.').slice(0, 2).join('.'));
+  }
+}
+

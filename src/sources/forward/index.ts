@@ -16,10 +16,10 @@
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { ConfigError } from '../../config/load.ts';
+import { readKeyFile } from '../../config/base.ts';
 import { isLoopback, splitHostPort } from '../../server/server.ts';
 import { sources, type Source, type SourceContext } from '../source.ts';
 import { ForwardConnection, SOURCE, UNKNOWN_TENANT, type ConnectionSettings } from './connection.ts';
@@ -27,13 +27,7 @@ import { registerFluentHttpRoute } from './http.ts';
 
 type ForwardConfig = SourceContext['config']['sources']['forward'];
 
-function readPem(path: string, key: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new ConfigError([`sources.forward.${key}: cannot read ${path}: ${(err as Error).message}`], 'sources.forward');
-  }
-}
+const readPem = (path: string, key: string): Buffer => readKeyFile(`sources.forward.${key}`, path);
 
 const normalizeFingerprint = (f: string) => f.replaceAll(':', '').toUpperCase();
 

@@ -10,10 +10,10 @@
  * only when it is on loopback too; `auth.mode: auto` falls back to tokens
  * elsewhere, `auth.mode: open` refuses to start.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type Server as NetServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError } from '../../config/load.ts';
+import { readKeyFile } from '../../config/base.ts';
 import type { Authenticator } from '../../api/auth.ts';
 import { isLoopback, splitHostPort } from '../../server/server.ts';
 import { sources, type Source, type SourceContext } from '../source.ts';
@@ -34,14 +34,8 @@ export function grpcAuthenticator(ctx: SourceContext, listen: string): Authentic
 
 function credentials(tls: { cert: string; key: string } | null): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
-  let cert: Buffer;
-  let key: Buffer;
-  try {
-    cert = readFileSync(tls.cert);
-    key = readFileSync(tls.key);
-  } catch (err) {
-    throw new ConfigError([`sources.grpc.tls: ${(err as Error).message}`], 'sources.grpc');
-  }
+  const cert = readKeyFile('sources.grpc.tls.cert', tls.cert);
+  const key = readKeyFile('sources.grpc.tls.key', tls.key);
   return grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
 }
 

@@ -20,7 +20,6 @@
  * configured `tenant` for addresses in `trusted_networks`.
  */
 import { isUtf8 } from 'node:buffer';
-import { readFileSync } from 'node:fs';
 import { BlockList, isIPv4 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
@@ -35,6 +34,7 @@ import { describeError } from '../../api/app.ts';
 import { parseCidr } from '../../config/schema.ts';
 import { isLoopback, splitHostPort } from '../../server/server.ts';
 import { ConfigError } from '../../config/load.ts';
+import { readKeyFile } from '../../config/base.ts';
 import { sources, type Source, type SourceContext } from '../source.ts';
 import type { IngestContext } from '../ingestor.ts';
 import { ExportFormatError, JournalExportParser, type ExportLimits, type ParsedEntry } from './export.ts';
@@ -43,14 +43,7 @@ const JOURNAL_TYPE = 'application/vnd.fdo.journal';
 
 type TenantOf = (req: FastifyRequest) => string;
 
-/** Reads a PEM file named by a config key, with an error that names the key. */
-function pem(key: string, path: string | null): Buffer {
-  try {
-    return readFileSync(path!);
-  } catch (err) {
-    throw new ConfigError([`sources.journald.${key}: cannot read ${path}: ${(err as Error).message}`], 'sources.journald');
-  }
-}
+const pem = (key: string, path: string | null): Buffer => readKeyFile(`sources.journald.${key}`, path!);
 
 /**
  * What the text mapping would lose, kept in attrs: binary fields that are not
