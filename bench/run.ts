@@ -61,16 +61,8 @@ async function benchLoghub(vary: boolean): Promise<Record<string, unknown>> {
   const server = await startBenchServer({});
   try {
     console.log(`ingesting over HTTP with ${CONCURRENCY} connections...`);
-    const { result: sent, peakRss } = await withRss(server, () => sendAll(server.url, gen.bodies, CONCURRENCY));
-    const ingest = {
-      lines: gen.lines,
-      seconds: round(sent.seconds, 2),
-      lines_per_s: Math.round(gen.lines / sent.seconds),
-      mb_per_s_wire: round(gen.wireBytes / sent.seconds / 1e6),
-      mb_per_s_raw: round(gen.rawBytes / sent.seconds / 1e6),
-      retries_429: sent.retries,
-      peak_rss_mb: Math.round(peakRss / 1024 / 1024),
-    };
+    const { sent, rates } = await ingestAll(server, gen);
+    const ingest = { ...rates, mb_per_s_raw: round(gen.rawBytes / sent.seconds / 1e6), retries_429: sent.retries };
     console.log('ingest', ingest);
 
     const flushStart = performance.now();
@@ -111,19 +103,25 @@ async function benchLoghub(vary: boolean): Promise<Record<string, unknown>> {
 }
 
 /** Sends generated bodies to a fresh server (with `env`) and reports the ingest rate and peak RSS. */
+/** Sends every body (CONCURRENCY requests at a time): the rates, and the server's peak RSS meanwhile. */
+async function ingestAll(server: BenchServer, gen: { bodies: Buffer[]; lines: number; wireBytes: number }) {
+  const { result: sent, peakRss } = await withRss(server, () => sendAll(server.url, gen.bodies, CONCURRENCY));
+  const rates = {
+    lines: gen.lines,
+    seconds: round(sent.seconds, 2),
+    lines_per_s: Math.round(gen.lines / sent.seconds),
+    mb_per_s_wire: round(gen.wireBytes / sent.seconds / 1e6),
+    peak_rss_mb: Math.round(peakRss / 1024 / 1024),
+  };
+  return { sent, rates };
+}
+
 async function ingestOnly(label: string, gen: { bodies: Buffer[]; lines: number; wireBytes: number }, env: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const server = await startBenchServer({ env });
   try {
-    const { result: sent, peakRss } = await withRss(server, () => sendAll(server.url, gen.bodies, CONCURRENCY));
-    const r = {
-      lines: gen.lines,
-      seconds: round(sent.seconds, 2),
-      lines_per_s: Math.round(gen.lines / sent.seconds),
-      mb_per_s_wire: round(gen.wireBytes / sent.seconds / 1e6),
-      peak_rss_mb: Math.round(peakRss / 1024 / 1024),
-    };
-    console.log(label, r);
-    return r;
+    const { rates } = await ingestAll(server, gen);
+    console.log(label, rates);
+    return rates;
   } finally {
     await server.stop();
   }
