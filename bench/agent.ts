@@ -27,7 +27,7 @@ import { stringify } from 'yaml';
 import { datasetNames, loadRawLines } from './lib/loghub.ts';
 import { startBenchServer, type BenchServer } from './lib/server.ts';
 import { freePort } from '../test/helpers/server.ts';
-import { updateDocSection } from './lib/report.ts';
+import { updateDocSection, writeResults } from './lib/report.ts';
 import { AGENT_NODE_FLAGS } from '../src/agent/service.ts';
 
 const { values } = parseArgs({
@@ -217,8 +217,7 @@ async function main() {
     outage_recovery: recovery,
     targets: { lines_per_s: 50_000, agent_rss_mb: 150 },
   };
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'agent.json'), JSON.stringify(result, null, 2) + '\n');
+  writeResults('agent', result);
   updateDocSection(
     'agent',
     '## Agent: file collection and outage recovery',

@@ -6,11 +6,11 @@
  *
  *   node bench/evtx.ts [--seconds 5]    → bench/results/evtx.json
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { updateDocSection } from './lib/report.ts';
+import { updateDocSection, writeResults } from './lib/report.ts';
 import { bufferSource, EvtxReader } from '../src/agent/evtx/reader.ts';
 import { recordForIngest } from '../src/client/logs.ts';
 import { normalizeWindowsEvent } from '../src/record/normalize/windows.ts';
@@ -90,9 +90,7 @@ const result = {
   files: rows,
 };
 console.log(`overall ${result.overall_records_per_s} records/s`);
-const out = join(import.meta.dirname, 'results');
-mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'evtx.json'), JSON.stringify(result, null, 2) + '\n');
+writeResults('evtx', result);
 updateDocSection(
   'evtx',
   '## Windows .evtx parsing',

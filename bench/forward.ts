@@ -22,13 +22,11 @@
  * Results: bench/results/forward.json and a section of docs/benchmarks.md.
  */
 import { parseArgs } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { datasetNames, loadRawLines } from './lib/loghub.ts';
 import { sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
 import { freePort } from '../test/helpers/server.ts';
-import { updateDocSection } from './lib/report.ts';
+import { updateDocSection, writeResults } from './lib/report.ts';
 import { ForwardClient, entry, eventTime, forwardMode, packedForward } from '../test/helpers/forward.ts';
 import { decodeEventMessage } from '../src/sources/forward/protocol.ts';
 import { recordFromFluent } from '../src/sources/forward/mapping.ts';
@@ -203,9 +201,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
-  const dir = join(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'forward.json'), JSON.stringify(results, null, 2) + '\n');
+  writeResults('forward', results);
   updateDocSection('forward', '## Fluentd forward protocol', table(results));
 }
 

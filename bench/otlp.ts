@@ -18,15 +18,13 @@
  * Results: bench/results/otlp.json and a section of docs/benchmarks.md.
  */
 import { parseArgs } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { protoType } from '../src/sources/grpc/proto.ts';
-import { sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
+import { sendAll, type BenchServer } from './lib/server.ts';
 import { freePort } from '../test/helpers/server.ts';
-import { updateDocSection } from './lib/report.ts';
-import { measureTransport, storedRecords } from './lib/measure.ts';
+import { transportRow, updateDocSection, writeResults } from './lib/report.ts';
+import { runTransport } from './lib/measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -341,28 +339,15 @@ async function main(): Promise<void> {
     ['http_ndjson_baseline', async (server) => (await sendAll(server.url, ndjson.bodies, CONCURRENCY)).retries, ndjson],
   ];
   for (const [name, run, load] of runs) {
-    // A fresh server per transport, so one's compaction does not slow the next.
-    const server = await startBenchServer({ env: { CAIRN_SOURCES__GRPC__LISTEN: address } });
-    try {
-      console.log(`${name}...`);
-      const r = await measureTransport(server, RECORDS, load.bytes, () => run(server));
-      const stored = await storedRecords(server.url);
-      if (stored !== RECORDS) throw new Error(`${name}: ${stored} records stored, expected ${RECORDS}`);
-      results[name] = r;
-      console.log(`  ${r.records_per_s!.toLocaleString()} records/s, ${r.mb_per_s_wire} MB/s on the wire, peak RSS ${r.peak_rss_mb} MiB`);
-    } finally {
-      await server.stop();
-    }
+    results[name] = await runTransport(name, RECORDS, load.bytes, run, { CAIRN_SOURCES__GRPC__LISTEN: address });
   }
-  const dir = join(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'otlp.json'), JSON.stringify(results, null, 2) + '\n');
+  writeResults('otlp', results);
   updateDocSection('otlp', '## OTLP and the agent stream', table(results));
   console.log('wrote bench/results/otlp.json and docs/benchmarks.md');
 }
 
 function table(r: Record<string, any>): string {
-  const row = (label: string, x: any) => `| ${label} | ${x.records_per_s.toLocaleString('en')} records/s | ${x.mb_per_s_wire} MB/s (${x.wire_bytes_per_record} B/record) | ${x.peak_rss_mb} MiB | ${x.retries} |`;
+  const row = transportRow;
   return [
     `Measured ${r.date.slice(0, 10)} on ${r.machine.cores} cores (load average ${r.machine.load_average_at_start} at the start), Node ${r.machine.node}; ${r.machine.note}.`,
     `${r.parameters.records.toLocaleString('en')} application log records per transport, ${r.parameters.records_per_request} per request/batch, ${r.parameters.concurrency} connections or streams; acknowledged = durable. Raw data: \`bench/results/otlp.json\`.`,

@@ -13,13 +13,11 @@
  * time is reported too, but on a shared machine it counts other work.
  * Writes bench/results/pipeline.json. Target: ≥ 100k lines/s per core.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import '../src/components.ts';
 import { validateConfig } from '../src/config/load.ts';
-import { updateDocSection } from './lib/report.ts';
+import { updateDocSection, writeResults } from './lib/report.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
 import { buildPipeline } from '../src/pipeline/build.ts';
 import { TemplateStore } from '../src/pipeline/templates/store.ts';
@@ -132,9 +130,7 @@ const result = {
   without_templates: withoutTemplates,
   target_lines_per_s: 100_000,
 };
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'pipeline.json'), JSON.stringify(result, null, 2) + '\n');
+writeResults('pipeline', result);
 const stageShare = (() => {
   const w = all.stage_wall_seconds as Record<string, number>;
   const total = Object.values(w).reduce((a, b) => a + b, 0);

@@ -15,15 +15,15 @@
  * Results: bench/results/push.json and a section of docs/benchmarks.md.
  */
 import { parseArgs } from 'node:util';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { compressSync } from 'snappy';
-import { sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
-import { updateDocSection } from './lib/report.ts';
-import { measureTransport, storedRecords } from './lib/measure.ts';
+import { sendAll, type BenchServer } from './lib/server.ts';
+import { transportRow, updateDocSection, writeResults } from './lib/report.ts';
+import { runTransport } from './lib/measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -282,28 +282,15 @@ async function main(): Promise<void> {
     parameters: { records: RECORDS, records_per_request: PER_REQUEST, concurrency: CONCURRENCY, journald: `${CONCURRENCY} streamed uploads of ${RECORDS / CONCURRENCY} entries` },
   };
   for (const name of Object.keys(loads) as (keyof typeof loads)[]) {
-    // A fresh server per transport, so one's compaction does not slow the next.
-    const server = await startBenchServer();
-    try {
-      console.log(`${name}...`);
-      const r = await measureTransport(server, RECORDS, loads[name].bytes, () => senders[name](server, loads[name]));
-      const stored = await storedRecords(server.url);
-      if (stored !== RECORDS) throw new Error(`${name}: ${stored} records stored, expected ${RECORDS}`);
-      results[name] = r;
-      console.log(`  ${r.records_per_s!.toLocaleString()} records/s, ${r.mb_per_s_wire} MB/s on the wire, peak RSS ${r.peak_rss_mb} MiB`);
-    } finally {
-      await server.stop();
-    }
+    results[name] = await runTransport(name, RECORDS, loads[name].bytes, (server) => senders[name](server, loads[name]));
   }
-  const dir = join(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'push.json'), JSON.stringify(results, null, 2) + '\n');
+  writeResults('push', results);
   updateDocSection('push', '## Loki push, Elasticsearch _bulk, journald upload', table(results));
   console.log('wrote bench/results/push.json and docs/benchmarks.md');
 }
 
 function table(r: Record<string, any>): string {
-  const row = (label: string, x: any) => `| ${label} | ${x.records_per_s.toLocaleString('en')} records/s | ${x.mb_per_s_wire} MB/s (${x.wire_bytes_per_record} B/record) | ${x.peak_rss_mb} MiB | ${x.retries} |`;
+  const row = transportRow;
   return [
     `Measured ${r.date.slice(0, 10)} on ${r.machine.cores} cores (load average ${r.machine.load_average_at_start} at the start), Node ${r.machine.node}; ${r.machine.note}.`,
     `${r.parameters.records.toLocaleString('en')} application log records per transport, ${r.parameters.records_per_request} per request, ${r.parameters.concurrency} connections (journald: ${r.parameters.journald}); acknowledged = durable. Raw data: \`bench/results/push.json\`.`,

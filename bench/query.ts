@@ -25,8 +25,8 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { loghubBodies } from './lib/generate.ts';
 import { sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
-import { updateDocSection } from './lib/report.ts';
-import { percentile, round, timeQuery } from './lib/measure.ts';
+import { updateDocSection, writeResults } from './lib/report.ts';
+import { backgroundLoad, percentile, round, timeQuery } from './lib/measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -141,14 +141,7 @@ async function tailLatency(server: BenchServer): Promise<Record<string, unknown>
       if (t !== undefined) latencies.push(now - t);
     }
   });
-  let stop = false;
-  const bg = (async () => {
-    let i = 0;
-    while (!stop) {
-      await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: background.bodies[i++ % background.bodies.length] });
-      await new Promise((r) => setTimeout(r, 40)); // ~25k lines/s of steady load
-    }
-  })();
+  const stopBackground = backgroundLoad(server.url, background.bodies);
   const probes = 300;
   try {
     for (let seq = 0; seq < probes; seq++) {
@@ -159,8 +152,7 @@ async function tailLatency(server: BenchServer): Promise<Record<string, unknown>
     const deadline = Date.now() + 10_000;
     while (latencies.length < probes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   } finally {
-    stop = true;
-    await bg;
+    await stopBackground();
     ws.close();
   }
   latencies.sort((a, b) => a - b);
@@ -188,11 +180,9 @@ try {
 } finally {
   await server.stop();
 }
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-const file = join(dir, quick ? 'query-quick.json' : 'query.json');
-writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-console.log(`wrote ${file}`);
+const name = quick ? 'query-quick' : 'query';
+writeResults(name, results);
+console.log(`wrote bench/results/${name}.json`);
 
 const q = results.queries;
 const ms = (x: { median_ms: number; cold_ms: number }) => `${x.median_ms} ms (cold ${x.cold_ms})`;

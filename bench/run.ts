@@ -20,12 +20,10 @@
  * Results: bench/results/foundation.json and the table in docs/benchmarks.md.
  */
 import { parseArgs } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loghubBodies, syntheticJsonBodies } from './lib/generate.ts';
 import { duSync, sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
-import { updateBenchmarksDoc } from './lib/report.ts';
-import { percentile, round, timeQuery } from './lib/measure.ts';
+import { updateBenchmarksDoc, writeResults } from './lib/report.ts';
+import { backgroundLoad, percentile, round, timeQuery } from './lib/measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -142,14 +140,7 @@ function benchJson(): Promise<Record<string, unknown>> {
 async function benchFreshness(): Promise<Record<string, unknown>> {
   const server = await startBenchServer({});
   const background = loghubBodies(400_000, 1000, { spanMs: 60_000 });
-  let stop = false;
-  const bg = (async () => {
-    let i = 0;
-    while (!stop) {
-      await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: background.bodies[i++ % background.bodies.length] });
-      await new Promise((r) => setTimeout(r, 40)); // ~25k lines/s of steady load
-    }
-  })();
+  const stopBackground = backgroundLoad(server.url, background.bodies);
   const latencies: number[] = [];
   try {
     for (let probe = 0; probe < 200; probe++) {
@@ -165,8 +156,7 @@ async function benchFreshness(): Promise<Record<string, unknown>> {
       latencies.push(performance.now() - t0);
     }
   } finally {
-    stop = true;
-    await bg;
+    await stopBackground();
     await server.stop();
   }
   latencies.sort((a, b) => a - b);
@@ -196,9 +186,7 @@ const results = {
   search_varied: varied.search,
   freshness,
 };
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-const file = join(dir, quick ? 'foundation-quick.json' : 'foundation.json');
-writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-console.log(`wrote ${file}`);
+const name = quick ? 'foundation-quick' : 'foundation';
+writeResults(name, results);
+console.log(`wrote bench/results/${name}.json`);
 if (!quick) updateBenchmarksDoc(results);

@@ -18,12 +18,11 @@
 import { parseArgs } from 'node:util';
 import { connect, type Socket } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { datasetNames, loadRawLines } from './lib/loghub.ts';
 import { loghubBodies } from './lib/generate.ts';
 import { sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
-import { updateDocSection } from './lib/report.ts';
+import { updateDocSection, writeResults } from './lib/report.ts';
 import { freePort } from '../test/helpers/server.ts';
 
 const { values } = parseArgs({
@@ -208,8 +207,6 @@ const results: Record<string, unknown> = {
 results.tcp_octet_counting = await runSyslog('octet-counting');
 results.tcp_newline = await runSyslog('newline');
 results.http_ndjson_baseline = await runHttpBaseline();
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'syslog.json'), JSON.stringify(results, null, 2) + '\n');
+writeResults('syslog', results);
 updateDocSection('syslog', '## Syslog', table(results));
 console.log('wrote bench/results/syslog.json and docs/benchmarks.md');

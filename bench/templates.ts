@@ -9,11 +9,9 @@
  *
  * Writes bench/results/templates.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus, loadavg } from 'node:os';
-import { updateDocSection } from './lib/report.ts';
+import { updateDocSection, writeResults } from './lib/report.ts';
 import { DEFAULT_MINER_RULES, DEFAULT_SIBLING_VALUES, TemplateMiner, type MinerRules } from '../src/pipeline/templates/miner.ts';
 import { TemplateStore } from '../src/pipeline/templates/store.ts';
 import '../src/pipeline/templates/index.ts';
@@ -190,9 +188,7 @@ const result = {
     worst_case_long: { templates: worstLong.templates, heap_mb: round(worstLong.heapBytes / 1e6, 1), bytes_per_template: Math.round(worstLong.bytesPerTemplate) },
   },
 };
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'templates.json'), JSON.stringify(result, null, 2) + '\n');
+writeResults('templates', result);
 const lowest = result.accuracy.datasets.reduce((a, b) => (b.accuracy < a.accuracy ? b : a));
 const rate = (n: number) => `${Math.round(n).toLocaleString('en')}`;
 updateDocSection(
@@ -212,4 +208,4 @@ updateDocSection(
     `| Heap of one tenant's miner: ${variedCold.templates} templates / worst cases at the template cap | ${result.memory.varied_stream.heap_mb} MB / ${result.memory.worst_case_short.heap_mb} MB and ${result.memory.worst_case_long.heap_mb} MB | |`,
   ].join('\n'),
 );
-log(`wrote ${join(dir, 'templates.json')} and docs/benchmarks.md`);
+log('wrote bench/results/templates.json and docs/benchmarks.md');

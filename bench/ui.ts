@@ -13,7 +13,7 @@
  * Each timing is the median of --runs (default 5) after one cold run.
  * Writes bench/results/ui.json and its section of docs/benchmarks.md.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,7 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
 import { syntheticJsonBodies } from './lib/generate.ts';
 import { sendAll, startBenchServer } from './lib/server.ts';
-import { updateDocSection } from './lib/report.ts';
+import { updateDocSection, writeResults } from './lib/report.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string' }, runs: { type: 'string' } } });
 const RECORDS = Number(values.records ?? 1_000_000);
@@ -134,8 +134,7 @@ try {
     scroll_10k_ms: round(scroll),
     bundle: bundle(),
   };
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'ui.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeResults('ui', results);
   const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
   const s = results.search;
   updateDocSection(

@@ -1,5 +1,5 @@
 /** Measuring helpers the benchmarks share: rounding, percentiles, timed queries, a transport run and the stored count. */
-import type { BenchServer } from './server.ts';
+import { startBenchServer, type BenchServer } from './server.ts';
 
 export const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
@@ -52,3 +52,45 @@ export async function storedRecords(url: string): Promise<number> {
   const stats = (await (await fetch(`${url}/api/v1/stats?from=now-2d&step=1h`)).json()) as { buckets: { count: number }[] };
   return stats.buckets.reduce((n, b) => n + b.count, 0);
 }
+
+/**
+ * One transport against a fresh server (so one's compaction does not slow the
+ * next): `send` delivers `records` in `bytes` and returns its retries; the run
+ * fails unless the server then holds exactly `records`.
+ */
+export async function runTransport(
+  name: string,
+  records: number,
+  bytes: number,
+  send: (server: BenchServer) => Promise<number>,
+  env: Record<string, string> = {},
+): Promise<Record<string, number>> {
+  const server = await startBenchServer({ env });
+  try {
+    console.log(`${name}...`);
+    const r = await measureTransport(server, records, bytes, () => send(server));
+    const stored = await storedRecords(server.url);
+    if (stored !== records) throw new Error(`${name}: ${stored} records stored, expected ${records}`);
+    console.log(`  ${r.records_per_s!.toLocaleString()} records/s, ${r.mb_per_s_wire} MB/s on the wire, peak RSS ${r.peak_rss_mb} MiB`);
+    return r;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Steady background ingest (~25k lines/s: one body every 40 ms) until the returned stop() resolves. */
+export function backgroundLoad(url: string, bodies: Buffer[]): () => Promise<void> {
+  let stop = false;
+  const running = (async () => {
+    let i = 0;
+    while (!stop) {
+      await fetch(`${url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: bodies[i++ % bodies.length] });
+      await new Promise((r) => setTimeout(r, 40));
+    }
+  })();
+  return () => {
+    stop = true;
+    return running;
+  };
+}
+
