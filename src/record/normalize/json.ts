@@ -44,6 +44,25 @@ export type JsonRecordResult = { record: LogRecord } | { error: string };
 const OS_SET: ReadonlySet<string> = new Set(OS_VALUES);
 const TYPE_SET: ReadonlySet<string> = new Set(TYPE_VALUES);
 
+/** A record's `os` value, if it is one Cairn knows. */
+export function osOf(value: unknown): Os | undefined {
+  const text = asText(value)?.toLowerCase();
+  return text && OS_SET.has(text) ? (text as Os) : undefined;
+}
+
+/** A record's `type` value, if it is one Cairn knows. */
+export function typeOf(value: unknown): RecordType | undefined {
+  const text = asText(value)?.toLowerCase();
+  return text && TYPE_SET.has(text) ? (text as RecordType) : undefined;
+}
+
+export const OS_ERROR = `os: must be one of ${OS_VALUES.join(', ')}`;
+export const TYPE_ERROR = `type: must be one of ${TYPE_VALUES.join(', ')}`;
+
+export function severityError(key: string, value: unknown): string {
+  return `${key}: unknown severity ${JSON.stringify(value)} (use 0-7 or emerg, alert, crit, err, warning, notice, info, debug)`;
+}
+
 function asText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -120,32 +139,32 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
             putOwn(attrs, key, v as JsonValue);
             break;
           }
-          return { error: `${key}: unknown severity ${JSON.stringify(v)} (use 0-7 or emerg, alert, crit, err, warning, notice, info, debug)` };
+          return { error: severityError(key, v) };
         }
         break;
       }
       case 'os': {
-        const text = asText(v)?.toLowerCase();
-        if (!text || !OS_SET.has(text)) {
+        const known = osOf(v);
+        if (known === undefined) {
           if (d.lenient) {
             putOwn(attrs, key, v as JsonValue);
             break;
           }
-          return { error: `os: must be one of ${OS_VALUES.join(', ')}` };
+          return { error: OS_ERROR };
         }
-        os = text as Os;
+        os = known;
         break;
       }
       case 'type': {
-        const text = asText(v)?.toLowerCase();
-        if (!text || !TYPE_SET.has(text)) {
+        const known = typeOf(v);
+        if (known === undefined) {
           if (d.lenient) {
             putOwn(attrs, key, v as JsonValue);
             break;
           }
-          return { error: `type: must be one of ${TYPE_VALUES.join(', ')}` };
+          return { error: TYPE_ERROR };
         }
-        type = text as RecordType;
+        type = known;
         break;
       }
       case 'host':

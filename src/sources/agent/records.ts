@@ -1,11 +1,15 @@
 /**
- * cairn.agent.v1.Record (Cairn's own record model on the wire) → LogRecord,
- * through recordFromJson so the checks and error texts are those of the HTTP
- * API; only the timestamp (always ns here) and the attrs text are read apart.
+ * cairn.agent.v1.Record (Cairn's own record model on the wire) → LogRecord.
+ * The fields are typed on the wire, so the record is built directly (this is
+ * the agent stream's per-record path) with the HTTP API's checks and error
+ * texts (json.ts' osOf, typeOf, parseSeverity; records.test.ts holds the two
+ * paths to the same results).
  */
-import type { LogRecord } from '../../record/record.ts';
-import { recordFromJson } from '../../record/normalize/json.ts';
+import type { Attrs, LogRecord } from '../../record/record.ts';
+import { OS_ERROR, TYPE_ERROR, osOf, severityError, typeOf } from '../../record/normalize/json.ts';
 import { int64ToBigInt, type Int64 } from '../../record/normalize/otlp.ts';
+import { parseSeverity } from '../../record/severity.ts';
+import { MAX_ATTR_DEPTH, nestedDeeper } from '../../record/attrs.ts';
 
 /** A Record as protobufjs decodes it (defaults on the prototype, `severity` absent when unset). */
 export interface AgentRecord {
@@ -34,32 +38,69 @@ export function seqOf(r: AgentRecord): number {
   return v ? Number(v) || 0 : 0;
 }
 
-export function recordFromAgent(r: AgentRecord, tenant: string, nowNs: bigint, keepRaw: boolean): { record: LogRecord } | { error: string } {
-  let attrs: unknown = {};
-  if (r.attrsJson) {
-    try {
-      attrs = JSON.parse(r.attrsJson);
-    } catch (err) {
-      return { error: `attrs_json: not valid JSON: ${(err as Error).message}` };
-    }
-    if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) return { error: 'attrs_json: must be a JSON object' };
+/**
+ * The last attrs_json parsed, when it was flat (no nested values): an
+ * agent's records from one source share their attrs text, so the next one
+ * with that text gets a shallow copy instead of a parse.
+ */
+let lastAttrsJson = '';
+let lastFlatAttrs: Attrs = {};
+
+function parseAttrs(text: string): { attrs: Attrs } | { error: string } {
+  if (text === lastAttrsJson) return { attrs: { ...lastFlatAttrs } };
+  let attrs: unknown;
+  try {
+    attrs = JSON.parse(text);
+  } catch (err) {
+    return { error: `attrs_json: not valid JSON: ${(err as Error).message}` };
   }
-  const fields: Record<string, unknown> = { message: r.message ?? '', attrs };
-  if (r.host) fields.host = r.host;
-  if (r.unit) fields.unit = r.unit;
-  if (r.service) fields.service = r.service;
-  if (typeof r.severity === 'number') fields.severity = r.severity;
-  if (r.os) fields.os = r.os;
-  if (r.type) fields.type = r.type;
-  if (r.traceId) fields.trace_id = r.traceId;
-  if (r.spanId) fields.span_id = r.spanId;
-  if (r.correlationId) fields.correlation_id = r.correlationId;
-  if (keepRaw && r.raw) fields.raw = r.raw;
-  const result = recordFromJson(fields, { tenant, nowNs });
-  if ('error' in result) return result;
+  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) return { error: 'attrs_json: must be a JSON object' };
+  if (nestedDeeper(attrs, MAX_ATTR_DEPTH + 1)) return { error: `attrs: a value is nested more than ${MAX_ATTR_DEPTH} levels deep` };
+  if (!nestedDeeper(attrs, 1)) {
+    lastAttrsJson = text;
+    lastFlatAttrs = { ...(attrs as Attrs) };
+  }
+  return { attrs: attrs as Attrs };
+}
+
+export function recordFromAgent(r: AgentRecord, tenant: string, nowNs: bigint, keepRaw: boolean): { record: LogRecord } | { error: string } {
+  let attrs: Attrs = {};
+  if (r.attrsJson) {
+    const parsed = parseAttrs(r.attrsJson);
+    if ('error' in parsed) return parsed;
+    attrs = parsed.attrs;
+  }
+  let severity = 6;
+  if (typeof r.severity === 'number') {
+    const known = parseSeverity(r.severity);
+    if (known === undefined) return { error: severityError('severity', r.severity) };
+    severity = known;
+  }
+  const os = r.os ? osOf(r.os) : 'other';
+  if (os === undefined) return { error: OS_ERROR };
+  const type = r.type ? typeOf(r.type) : 'application';
+  if (type === undefined) return { error: TYPE_ERROR };
   const ts = int64ToBigInt(r.tsUnixNano, false);
   if (ts === undefined) return { error: 'ts_unix_nano: not a 64-bit integer' };
-  if (ts !== 0n) result.record.ts = ts;
-  if (r.recordId) result.record.attrs.record_id = r.recordId;
-  return result;
+  if (r.recordId) attrs.record_id = r.recordId;
+  return {
+    record: {
+      ts: ts === 0n ? nowNs : ts,
+      observed_ts: nowNs,
+      tenant,
+      os,
+      host: r.host || '',
+      unit: r.unit || '',
+      service: r.service || '',
+      severity,
+      type,
+      message: r.message ?? '',
+      trace_id: r.traceId || null,
+      span_id: r.spanId || null,
+      correlation_id: r.correlationId || null,
+      template_id: null,
+      attrs,
+      raw: keepRaw && r.raw ? r.raw : null,
+    },
+  };
 }
