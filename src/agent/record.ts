@@ -22,39 +22,70 @@ export function encodeFields(fields: Record<string, unknown>): Buffer {
 }
 
 /**
+ * Records back to back in one buffer: record i is data[ends[i-1] ?? 0, ends[i]).
+ * An input that turns many lines into records at once hands them over so: one
+ * allocation for all of them instead of a Buffer (and a pool slice) per line,
+ * which is most of what the agent's garbage collector would otherwise chase.
+ */
+export interface PackedRecords {
+  data: Buffer;
+  ends: number[];
+}
+
+/** Records (single buffers or packed) → how many. */
+export function recordCount(records: readonly Buffer[] | PackedRecords): number {
+  return Array.isArray(records) ? records.length : (records as PackedRecords).ends.length;
+}
+
+/**
  * An encoder for records that differ only in time and message (a file's
  * lines): the fields they share are encoded once, and each record is those
  * bytes plus ts_unix_nano (1) and message (8) written by hand. Protobuf
  * allows fields in any order, so the bytes decode exactly as encodeFields'
- * would; the file input's hot path then allocates one Buffer per line instead
- * of protobufjs' writer objects (~0.7 → 0.25 µs per line).
+ * would; the file input's hot path allocates nothing per line (~0.7 → 0.25 µs
+ * per line against protobufjs' writer objects, before packing).
  */
-export function sharedFieldsEncoder(shared: Record<string, unknown>): (message: string, ts: { low: number; high: number }) => Buffer {
-  const head = encodeFields(shared);
-  return (message, ts) => {
-    const messageBytes = Buffer.byteLength(message);
+export class SharedFieldsEncoder {
+  private readonly head: Buffer;
+
+  constructor(shared: Record<string, unknown>) {
+    this.head = encodeFields(shared);
+  }
+
+  /** Bytes a record with a message of `messageBytes` UTF-8 bytes takes, at most. */
+  maxBytes(messageBytes: number): number {
     // head + ts (tag + up to 10 varint bytes) + message (tag + up to 5 length bytes + text)
-    const buf = Buffer.allocUnsafe(head.length + 11 + 6 + messageBytes);
-    let at = head.copy(buf, 0);
-    buf[at++] = 0x08;
+    return this.head.length + 11 + 6 + messageBytes;
+  }
+
+  /** Writes the record at `at` (room: maxBytes(messageBytes)); returns where it ends. */
+  write(out: Buffer, at: number, message: string, messageBytes: number, ts: { low: number; high: number }): number {
+    at += this.head.copy(out, at);
+    out[at++] = 0x08;
     let lo = ts.low >>> 0;
     let hi = ts.high >>> 0;
     while (hi > 0 || lo > 127) {
-      buf[at++] = (lo & 0x7f) | 0x80;
+      out[at++] = (lo & 0x7f) | 0x80;
       lo = ((lo >>> 7) | (hi << 25)) >>> 0;
       hi >>>= 7;
     }
-    buf[at++] = lo;
-    buf[at++] = 0x42;
+    out[at++] = lo;
+    out[at++] = 0x42;
     let len = messageBytes;
     while (len > 127) {
-      buf[at++] = (len & 0x7f) | 0x80;
+      out[at++] = (len & 0x7f) | 0x80;
       len >>>= 7;
     }
-    buf[at++] = len;
-    at += buf.write(message, at);
-    return buf.subarray(0, at);
-  };
+    out[at++] = len;
+    return at + out.write(message, at);
+  }
+
+  /** One record in a buffer of its own. */
+  encode(message: string, ts: { low: number; high: number }): Buffer {
+    const messageBytes = Buffer.byteLength(message);
+    const out = Buffer.allocUnsafe(this.maxBytes(messageBytes));
+    return out.subarray(0, this.write(out, 0, message, messageBytes, ts));
+  }
 }
 
 /** A LogRecord (from an input's normalizer) as wire bytes; tenant and observed_ts are the server's business. */

@@ -36,7 +36,9 @@ import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openS
 import { join } from 'node:path';
 import type { JsonValue } from '../../record/record.ts';
 import { writeFileAtomic } from '../../util/atomic-file.ts';
-import { HEADER_BYTES, POSITIONS, RECORD, SNAPSHOT, positionsFrame, readFrame, recordFrames, snapshotFrame, type Positions } from './frame.ts';
+import { recordCount, type PackedRecords } from '../record.ts';
+import { HEADER_BYTES, POSITIONS, RECORD, SNAPSHOT, positionsFrame, readFrame, recordFramesBytes, snapshotFrame, writeRecordFrames, type Positions } from './frame.ts';
+import { ScratchBuffer } from '../../util/scratch.ts';
 
 export interface DiskBufferOptions {
   dir: string;
@@ -85,6 +87,8 @@ interface Segment {
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 const READ_CHUNK = 256 * 1024;
+/** Appends up to this size are framed in a buffer kept for the next one. */
+const SCRATCH_KEEP_BYTES = 4 * 1024 * 1024;
 const SCAN_CHUNK = 1024 * 1024;
 const ACK_SAVE_MS = 1000;
 
@@ -103,6 +107,8 @@ export class DiskBuffer {
   private syncTimer: NodeJS.Timeout | null = null;
   private syncWaiters: (() => void)[] = [];
   private appendChain: Promise<void> = Promise.resolve();
+  /** Where appends are framed before their write. */
+  private readonly writeScratch = new ScratchBuffer(SCRATCH_KEEP_BYTES);
   private roomWaiters: (() => void)[] = [];
   private readWaiters: (() => void)[] = [];
   // Reader.
@@ -262,30 +268,32 @@ export class DiskBuffer {
    * written (with fsyncIntervalMs 0: when fsynced). With policy `block` it
    * waits while the buffer is full.
    */
-  append(records: Buffer[], positions?: Positions): Promise<void> {
+  append(records: readonly Buffer[] | PackedRecords, positions?: Positions): Promise<void> {
     const run = this.appendChain.then(() => this.appendNow(records, positions));
     this.appendChain = run.catch(() => undefined);
     return run;
   }
 
-  private async appendNow(records: Buffer[], positions?: Positions): Promise<void> {
+  private async appendNow(records: readonly Buffer[] | PackedRecords, positions?: Positions): Promise<void> {
     if (this.closed) throw new Error('the buffer is closed');
-    const parts: Buffer[] = [];
     const firstSeq = this.nextSeq;
-    if (records.length > 0) {
-      parts.push(recordFrames(firstSeq, records));
-      this.nextSeq += records.length;
-    }
-    if (positions && Object.keys(positions).length > 0) parts.push(positionsFrame(positions));
-    const size = parts.reduce((n, p) => n + p.length, 0);
+    const count = recordCount(records);
+    this.nextSeq += count;
+    const recordBytes = count > 0 ? recordFramesBytes(records) : 0;
+    const positionsPart = positions && Object.keys(positions).length > 0 ? positionsFrame(positions) : null;
+    const size = recordBytes + (positionsPart?.length ?? 0);
     if (size === 0) return;
     await this.makeRoom(size);
     if (this.closed) throw new Error('the buffer is closed');
     if (this.active.bytes + size > this.opts.segmentBytes && this.active.bytes > HEADER_BYTES * 8) await this.rotate();
-    writeFully(this.activeFd, parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+    // Written at once (synchronously), so the scratch is free again before the next append.
+    const out = this.writeScratch.take(size);
+    const at = count > 0 ? writeRecordFrames(out, 0, firstSeq, records) : 0;
+    positionsPart?.copy(out, at);
+    writeFully(this.activeFd, out);
     this.active.bytes += size;
     this.totalBytes += size;
-    if (records.length > 0) {
+    if (count > 0) {
       if (this.active.firstSeq === 0) this.active.firstSeq = firstSeq;
       this.active.lastSeq = this.nextSeq - 1;
       // One sample a second is enough to tell the lag, and bounds the list during long outages.

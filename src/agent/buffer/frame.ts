@@ -14,6 +14,7 @@
  */
 import { crc32 } from 'node:zlib';
 import type { JsonValue } from '../../record/record.ts';
+import type { PackedRecords } from '../record.ts';
 
 export const HEADER_BYTES = 8;
 export const RECORD = 1;
@@ -46,27 +47,49 @@ function frame(type: number, payload: Buffer, extra?: Buffer): Buffer {
 
 export function recordFrame(seq: number, record: Buffer): Buffer {
   const head = Buffer.allocUnsafe(8);
-  head.writeBigUInt64LE(BigInt(seq));
+  writeSeq(head, seq, 0);
   return frame(RECORD, record, head);
 }
 
-/** Record frames for consecutive seqs from firstSeq, in one buffer (one allocation, one write). */
-export function recordFrames(firstSeq: number, records: Buffer[]): Buffer {
-  let size = 0;
-  for (const r of records) size += HEADER_BYTES + 9 + r.length;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  let seq = firstSeq;
-  for (const r of records) {
-    const start = at;
-    out.writeUInt32LE(9 + r.length, at);
-    out[at + HEADER_BYTES] = RECORD;
-    out.writeBigUInt64LE(BigInt(seq++), at + HEADER_BYTES + 1);
-    r.copy(out, at + HEADER_BYTES + 9);
-    at += HEADER_BYTES + 9 + r.length;
-    out.writeUInt32LE(crc32(out.subarray(start + HEADER_BYTES, at)), start + 4);
+/** Writes a seq (an integer below 2^53) as a u64, little endian, without a BigInt. */
+function writeSeq(out: Buffer, seq: number, at: number): void {
+  out.writeUInt32LE(seq % 0x1_0000_0000, at);
+  out.writeUInt32LE(Math.floor(seq / 0x1_0000_0000), at + 4);
+}
+
+/** Bytes the record frames for `records` take. */
+export function recordFramesBytes(records: readonly Buffer[] | PackedRecords): number {
+  if (!Array.isArray(records)) {
+    const packed = records as PackedRecords;
+    return packed.ends.length * (HEADER_BYTES + 9) + (packed.ends.at(-1) ?? 0);
   }
-  return out;
+  let size = 0;
+  for (const r of records as readonly Buffer[]) size += HEADER_BYTES + 9 + r.length;
+  return size;
+}
+
+/** Writes record frames for consecutive seqs from firstSeq at `at` (room: recordFramesBytes); returns the end. */
+export function writeRecordFrames(out: Buffer, at: number, firstSeq: number, records: readonly Buffer[] | PackedRecords): number {
+  const packed = Array.isArray(records) ? null : (records as PackedRecords);
+  const list = packed ? null : (records as readonly Buffer[]);
+  const count = packed ? packed.ends.length : list!.length;
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const frameStart = at;
+    const length = packed ? packed.ends[i]! - start : list![i]!.length;
+    out.writeUInt32LE(9 + length, at);
+    out[at + HEADER_BYTES] = RECORD;
+    writeSeq(out, firstSeq + i, at + HEADER_BYTES + 1);
+    at += HEADER_BYTES + 9;
+    if (packed) {
+      at += packed.data.copy(out, at, start, packed.ends[i]);
+      start = packed.ends[i]!;
+    } else {
+      at += list![i]!.copy(out, at);
+    }
+    out.writeUInt32LE(crc32(out.subarray(frameStart + HEADER_BYTES, at)), frameStart + 4);
+  }
+  return at;
 }
 
 export function positionsFrame(positions: Positions): Buffer {
@@ -75,6 +98,11 @@ export function positionsFrame(positions: Positions): Buffer {
 
 export function snapshotFrame(snapshot: Snapshot): Buffer {
   return frame(SNAPSHOT, Buffer.from(JSON.stringify(snapshot)));
+}
+
+/** A u64 seq as a number (seqs stay far below 2^53: they start at the clock in µs). */
+export function readSeq(buf: Buffer, at: number): number {
+  return buf.readUInt32LE(at + 4) * 0x1_0000_0000 + buf.readUInt32LE(at);
 }
 
 export type Frame =
@@ -100,7 +128,7 @@ export function readFrame(buf: Buffer, at: number, fileLeft: number): Frame | 'p
     switch (body[0]) {
       case RECORD:
         if (length < 9) return 'invalid';
-        return { type: RECORD, seq: Number(body.readBigUInt64LE(1)), record: body.subarray(9), bytes };
+        return { type: RECORD, seq: readSeq(body, 1), record: body.subarray(9), bytes };
       case POSITIONS:
         return { type: POSITIONS, positions: JSON.parse(body.subarray(1).toString()) as Positions, bytes };
       case SNAPSHOT:

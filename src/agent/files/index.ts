@@ -26,16 +26,19 @@ import type { Attrs } from '../../record/record.ts';
 import { nowNs } from '../../record/time.ts';
 import type { FileInputConfig } from '../config.ts';
 import { agentInputs, loopInput, pause, type Input, type InputContext, type InputFactory } from '../input.ts';
-import { encodeFields, int64Bits, sharedFieldsEncoder } from '../record.ts';
+import { encodeFields, int64Bits, SharedFieldsEncoder, type PackedRecords } from '../record.ts';
 import { LineSplitter, type Line } from './lines.ts';
 import { MultilineJoiner } from './multiline.ts';
+import { ScratchBuffer } from '../../util/scratch.ts';
 
-const READ_BYTES = 256 * 1024;
+const READ_BYTES = 64 * 1024;
 const FINGERPRINT_BYTES = 1024;
 /** A rotated-away or deleted file is read for this long after it was last seen growing. */
 const GONE_GRACE_MS = 1000;
 /** Lines per append: one write, one position update. */
 const APPEND_LINES = 4096;
+/** Records of one append up to this size are packed in a buffer kept for the next. */
+const SCRATCH_KEEP_BYTES = 4 * 1024 * 1024;
 
 export type FilePosition = {
   path: string;
@@ -63,8 +66,8 @@ interface Tailer {
   attrsBase: Attrs;
   /** The fields every record of this file shares, with attrs serialized once. */
   template: Record<string, unknown>;
-  /** Encodes a line with the template's fields (built together with the template). */
-  encode: (message: string, ts: { low: number; high: number }) => Buffer;
+  /** Encodes lines with the template's fields (built together with the template). */
+  encoder: SharedFieldsEncoder;
 }
 
 function identity(st: BigIntStats): string {
@@ -133,7 +136,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
   };
 
   /** What every record of the file at `path` shares, and the encoder built on it. */
-  const sharedFields = (path: string, attrsBase: Attrs): Pick<Tailer, 'template' | 'encode'> => {
+  const sharedFields = (path: string, attrsBase: Attrs): Pick<Tailer, 'template' | 'encoder'> => {
     const template = {
       host: ctx.hostname,
       unit: cfg.unit ?? basename(path),
@@ -143,7 +146,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
       type: cfg.type ?? 'application',
       attrsJson: JSON.stringify(attrsBase),
     };
-    return { template, encode: sharedFieldsEncoder(template) };
+    return { template, encoder: new SharedFieldsEncoder(template) };
   };
 
   /** Matches the globs: opens new files, notices renamed and vanished ones. */
@@ -198,10 +201,34 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
     if (rotation) metrics.rotations.inc({ input: name, kind: rotation });
   };
 
-  const toRecord = (t: Tailer, line: Line, ts: { low: number; high: number; unsigned: boolean }) =>
-    line.truncated
-      ? encodeFields({ ...t.template, tsUnixNano: ts, message: line.text, attrsJson: JSON.stringify({ ...t.attrsBase, truncated: true }) })
-      : t.encode(line.text, ts);
+  const recordScratch = new ScratchBuffer(SCRATCH_KEEP_BYTES);
+  /** Lines as records packed in one buffer (a truncated line carries `truncated` in its attrs). */
+  const toRecords = (t: Tailer, lines: Line[], ts: { low: number; high: number; unsigned: boolean }): PackedRecords => {
+    const messageBytes: number[] = new Array(lines.length);
+    let truncated: Map<number, Buffer> | null = null;
+    let size = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.truncated) {
+        const record = encodeFields({ ...t.template, tsUnixNano: ts, message: line.text, attrsJson: JSON.stringify({ ...t.attrsBase, truncated: true }) });
+        (truncated ??= new Map()).set(i, record);
+        size += record.length;
+      } else {
+        messageBytes[i] = Buffer.byteLength(line.text);
+        size += t.encoder.maxBytes(messageBytes[i]!);
+      }
+    }
+    // Reused: emit awaits each append, and the buffer is done with the records when it resolves.
+    const data = recordScratch.take(size);
+    const ends: number[] = new Array(lines.length);
+    let at = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const record = truncated?.get(i);
+      at = record ? at + record.copy(data, at) : t.encoder.write(data, at, lines[i]!.text, messageBytes[i]!, ts);
+      ends[i] = at;
+    }
+    return { data, ends };
+  };
 
   const position = (t: Tailer, offset: number): FilePosition => ({ path: t.path, offset, fp: t.fp, fp_len: t.fpLen });
 
@@ -212,7 +239,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
     for (let i = 0; i < lines.length; i += APPEND_LINES) {
       const part = lines.slice(i, i + APPEND_LINES);
       await buffer.append(
-        part.map((l) => toRecord(t, l, ts)),
+        toRecords(t, part, ts),
         { [t.key]: position(t, part.at(-1)!.end) },
       );
       metrics.read.inc({ input: name }, part.length);
