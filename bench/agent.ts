@@ -14,7 +14,8 @@
  *    ready to all M lines acknowledged.
  *
  * Options: --lines N (default 1M; --quick 200k), --files F (default 4), --default-v8 (run the
- * agent without AGENT_NODE_FLAGS),
+ * agent without AGENT_NODE_FLAGS), --agent-flags="..." (Node flags for the agent instead of
+ * AGENT_NODE_FLAGS, e.g. to compare settings or add --cpu-prof),
  * --outage-lines M (default 200k; --quick 50k).
  * Results: bench/results/agent.json and a section of docs/benchmarks.md.
  */
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     'outage-lines': { type: 'string' },
     quick: { type: 'boolean' },
     'default-v8': { type: 'boolean' },
+    'agent-flags': { type: 'string' },
   },
 });
 const LINES = Number(values.lines ?? (values.quick ? 200_000 : 1_000_000));
@@ -128,7 +130,7 @@ async function main() {
     }),
   );
   // The agent runs as the service units run it (AGENT_NODE_FLAGS; --default-v8: Node's defaults, for comparison).
-  const flags = values['default-v8'] ? [] : AGENT_NODE_FLAGS;
+  const flags = values['agent-flags'] !== undefined ? values['agent-flags'].split(/\s+/).filter(Boolean) : values['default-v8'] ? [] : AGENT_NODE_FLAGS;
   const agent: ChildProcess = spawn(process.execPath, [...flags, join(ROOT, 'bin', 'cairn.js'), 'agent', '--config', agentYaml], { stdio: ['ignore', 'ignore', 'inherit'] });
   const agentPid = agent.pid!;
   for (let i = 0; i < 100 && (await agentCounter(metricsUrl, 'cairn_agent_connected')) !== 1; i++) await sleep(100);

@@ -144,7 +144,7 @@ export const agentConfigSchema = z.strictObject({
     .strictObject({
       batch_records: z.number().int().positive().max(100_000).default(2000).describe('Records per batch, at most.'),
       batch_bytes: byteSize().prefault('1MiB').describe('Bytes per batch, about (at most the server\'s sources.grpc.max_message_bytes).'),
-      max_in_flight: z.number().int().positive().max(64).default(8).describe('Batches sent and not yet acknowledged (the server reads up to sources.agent.max_in_flight_batches at once).'),
+      max_in_flight: z.number().int().positive().max(64).default(4).describe('Batches sent and not yet acknowledged (the server reads up to sources.agent.max_in_flight_batches at once). Each is in memory twice until its ack (the batch and its gRPC frame).'),
       heartbeat_interval: duration().prefault('15s').describe('Status sent this often when there is nothing to ship.'),
     })
     .prefault({}),

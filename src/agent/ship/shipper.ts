@@ -16,7 +16,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { protoType } from '../../sources/grpc/proto.ts';
 import type { Logger } from '../../util/logger.ts';
-import type { DiskBuffer } from '../buffer/buffer.ts';
+import type { DiskBuffer, ReadChunk } from '../buffer/buffer.ts';
 import type { AgentMetrics } from '../metrics.ts';
 import { callMetadata, type Ack, type AgentClient, type Identity } from './client.ts';
 
@@ -72,20 +72,24 @@ function writeVarint(buf: Buffer, at: number, n: number): number {
 const STATUS_ROOM = 128;
 
 /** A RecordBatch's id and records: each buffered Record gets its seq (field 15) appended. Has STATUS_ROOM spare bytes at the end. */
-export function encodeBatchBody(id: number, records: { seq: number; record: Buffer }[]): Buffer {
+export function encodeBatchBody(id: number, chunk: ReadChunk): Buffer {
+  const { data, seqs, starts, ends } = chunk;
   let size = 1 + varintSize(id);
-  const lengths = records.map((r) => r.record.length + 1 + varintSize(r.seq));
-  for (const len of lengths) size += 1 + varintSize(len) + len;
+  for (let i = 0; i < seqs.length; i++) {
+    const len = ends[i]! - starts[i]! + 1 + varintSize(seqs[i]!);
+    size += 1 + varintSize(len) + len;
+  }
   const buf = Buffer.allocUnsafe(size + STATUS_ROOM).subarray(0, size);
   buf[0] = 0x08;
   let at = writeVarint(buf, 1, id);
-  records.forEach((r, i) => {
+  for (let i = 0; i < seqs.length; i++) {
+    const seq = seqs[i]!;
     buf[at++] = 0x12;
-    at = writeVarint(buf, at, lengths[i]!);
-    at += r.record.copy(buf, at);
+    at = writeVarint(buf, at, ends[i]! - starts[i]! + 1 + varintSize(seq));
+    at += data.copy(buf, at, starts[i], ends[i]);
     buf[at++] = 0x78; // field 15, varint
-    at = writeVarint(buf, at, r.seq);
-  });
+    at = writeVarint(buf, at, seq);
+  }
   return buf;
 }
 
@@ -138,7 +142,7 @@ export class Shipper {
       const chunk = await buffer.read(batchRecords, batchBytes);
       if (!chunk || !this.running) return;
       const id = this.nextId++;
-      const batch: Batch = { id, lo: chunk.lo, hi: chunk.hi, count: chunk.records.length, body: encodeBatchBody(id, chunk.records), retrying: null, sends: 0 };
+      const batch: Batch = { id, lo: chunk.lo, hi: chunk.hi, count: chunk.count, body: encodeBatchBody(id, chunk), retrying: null, sends: 0 };
       this.inFlight.set(id, batch);
       this.send(batch);
     }
