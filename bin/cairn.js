@@ -37,7 +37,7 @@ if (major < 24) {
 // explicitly are kept.
 const TUNED_FLAGS = {
   server: ['--max-semi-space-size=4'],
-  agent: ['--max-semi-space-size=1', '--max-old-space-size=64'],
+  agent: ['--max-semi-space-size=1', '--max-old-space-size=64', '--optimize-for-size'],
 };
 const command = process.argv[2];
 if ((command === 'server' || command === 'agent') && !process.env.CAIRN_PROCESS_TUNED && typeof process.execve === 'function') {

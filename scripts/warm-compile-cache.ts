@@ -5,12 +5,16 @@
  * code: faster, and without loading Node's TypeScript stripper at all, which
  * keeps ~25 MiB out of every process (it matters for the agent's 150 MB
  * budget). A stale or missing cache only costs that again: Node checks each
- * entry against the file's content.
+ * entry against the file's content. V8 keeps one cache per set of flags that
+ * change code generation, and the agent runs with AGENT_NODE_FLAGS
+ * (--optimize-for-size among them): the script fills the cache once as the
+ * server runs and once more in a child with the agent's flags.
  */
 import { enableCompileCache, flushCompileCache } from 'node:module';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { compileCacheDir } from '../bin/compile-cache.js';
 
 const root = join(import.meta.dirname, '..');
@@ -41,5 +45,10 @@ for (const file of modules(join(root, 'src'))) {
   }
 }
 flushCompileCache();
-console.log(`compile cache: ${loaded} modules in ${relative(root, result.directory)}${refused.length ? `; compiled, not run here: ${refused.join(', ')}` : ''}`);
+const asAgent = process.argv.includes('--as-agent');
+console.log(`compile cache${asAgent ? ' (agent flags)' : ''}: ${loaded} modules in ${relative(root, result.directory)}${refused.length ? `; compiled, not run here: ${refused.join(', ')}` : ''}`);
+if (!asAgent) {
+  const { AGENT_NODE_FLAGS } = await import('../src/agent/service.ts');
+  spawnSync(process.execPath, [...AGENT_NODE_FLAGS, import.meta.filename, '--as-agent'], { stdio: 'inherit' });
+}
 process.exit(0);

@@ -30,7 +30,7 @@ function captured(fn: () => number): { code: number; out: string } {
 test('systemd: the unit runs this Node and cairn.js with the config; install enables it, uninstall disables and removes it', () => {
   const unit = systemdUnit('/etc/cairn/agent.yaml');
   const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!;
-  assert.equal(exec, `${process.execPath} --max-semi-space-size=1 --max-old-space-size=64 ${resolve(import.meta.dirname, '..', '..', 'bin', 'cairn.js')} agent --config /etc/cairn/agent.yaml`);
+  assert.equal(exec, `${process.execPath} --max-semi-space-size=1 --max-old-space-size=64 --optimize-for-size ${resolve(import.meta.dirname, '..', '..', 'bin', 'cairn.js')} agent --config /etc/cairn/agent.yaml`);
   assert.match(unit, /^StateDirectory=cairn-agent$/m);
   assert.match(unit, /^Restart=always$/m);
   assert.match(unit, /^WantedBy=multi-user.target$/m);
@@ -46,7 +46,7 @@ test('Windows: WinSW runs node with cairn.js; sc.exe creates the service with th
   const xml = winswXml('C:\\ProgramData\\Cairn\\agent\\agent.yaml');
   assert.match(xml, /<id>CairnAgent<\/id>/);
   assert.match(xml, new RegExp(`<executable>${process.execPath.replace(/[\\/.]/g, '\\$&')}</executable>`));
-  assert.match(xml, /<arguments>&quot;--max-semi-space-size=1&quot; &quot;--max-old-space-size=64&quot; &quot;.*cairn\.js&quot; &quot;agent&quot; &quot;--config&quot; &quot;.*agent\.yaml&quot;<\/arguments>/);
+  assert.match(xml, /<arguments>&quot;--max-semi-space-size=1&quot; &quot;--max-old-space-size=64&quot; &quot;--optimize-for-size&quot; &quot;.*cairn\.js&quot; &quot;agent&quot; &quot;--config&quot; &quot;.*agent\.yaml&quot;<\/arguments>/);
   assert.match(xml, /<onfailure action="restart"/);
   const inst = captured(() => install({ config: 'C:\\ProgramData\\Cairn\\agent\\agent.yaml', dryRun: true, platform: 'win32', windowsDir: 'C:\\ProgramData\\Cairn\\agent' }));
   assert.equal(inst.code, 0);

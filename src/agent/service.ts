@@ -43,7 +43,7 @@ function quoteArg(arg: string): string {
  * lines and buffers at a high rate; V8's defaults let them pile up to
  * hundreds of MB before collecting). bench/agent.ts measures the effect.
  */
-export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=64'];
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=64', '--optimize-for-size'];
 
 /** The agent's command line: this Node with AGENT_NODE_FLAGS, this cairn.js, `agent --config FILE`. */
 function commandLine(config: string): string[] {

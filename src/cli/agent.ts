@@ -36,7 +36,7 @@ install / uninstall:
   Windows: creates the "CairnAgent" service with sc.exe.
   --dry-run prints what would be written and run, and changes nothing.
   The services (and "cairn agent" itself) start Node with --max-semi-space-size=1
-  --max-old-space-size=64 and MALLOC_ARENA_MAX=2,
+  --max-old-space-size=64 --optimize-for-size and MALLOC_ARENA_MAX=2,
   which keeps the agent's memory near its working set (docs/agent.md, Memory).`;
 
 const FLAG_PATHS: Record<string, string> = {
