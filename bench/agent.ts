@@ -198,7 +198,8 @@ async function main() {
   await generate(files, RUNS * LINES, OUTAGE_LINES);
   const readTarget = RUNS * LINES + OUTAGE_LINES;
   while ((await agentCounter(metricsUrl, 'cairn_agent_records_read_total\\{[^}]*\\}')) < readTarget) await sleep(100);
-  await sleep(500);
+  // The agent refreshes its buffer gauges once a second.
+  await sleep(1500);
   const bufferBytes = await agentCounter(metricsUrl, 'cairn_agent_buffer_bytes');
   const back = performance.now();
   server = await startBenchServer({ dataDir: serverData, env });
