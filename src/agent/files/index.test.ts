@@ -182,3 +182,28 @@ function mkdirp(path: string): string {
   mkdirSync(path, { recursive: true });
   return '';
 }
+
+test('an over-long line among short ones: truncated and marked, its neighbours intact, in order', async () => {
+  const dir = tmp();
+  const file = join(dir, 'app.log');
+  const long = 'ü'.repeat(2000); // 4000 bytes
+  write(file, ['short 1', long, 'short 2', 'ünï 3']);
+  const h = start(dir, { paths: [file], max_line_bytes: 1024 });
+  try {
+    await until('four records', () => h.records.length >= 4);
+    assert.deepEqual(
+      h.records.map((r) => [Buffer.byteLength(r.message as string), JSON.parse(r.attrsJson as string).truncated ?? false]),
+      [
+        [7, false],
+        [1024, true],
+        [7, false],
+        [7, false],
+      ],
+    );
+    assert.equal(h.records[1]!.message, 'ü'.repeat(512));
+    assert.deepEqual([h.records[0]!.message, h.records[2]!.message, h.records[3]!.message], ['short 1', 'short 2', 'ünï 3']);
+    assert.deepEqual(h.records.map((r) => r.unit), ['app.log', 'app.log', 'app.log', 'app.log']);
+  } finally {
+    await h.stop();
+  }
+});
