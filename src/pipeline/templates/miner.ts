@@ -79,8 +79,8 @@ const SHAPE_SEP = '\u0002';
 const CACHE_GENERATION_CHARS = 1 << 22;
 /** Distinct messages in one generation of the exact-message cache, at most. */
 const EXACT_GENERATION = 1 << 16;
-/** Slots of the exact cache's doorkeeper (a power of two, in buckets of four). */
-const SEEN_SLOTS = 1 << 17;
+/** Slots of the exact cache's doorkeeper (a power of two, in buckets of four): 256 KiB per tenant, enough to see a line again after 60k others. */
+const SEEN_SLOTS = 1 << 16;
 /** Characters hashed from each end of a message by the doorkeeper. */
 const SAMPLE_CHARS = 24;
 
@@ -98,7 +98,8 @@ function sampleHash(text: string): number {
   // murmur3's finalizer: FNV leaves its low bits (the bucket) poorly mixed. Never 0 (an empty slot).
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) | 1;
+  h ^= h >>> 16;
+  return h === 0 ? 1 : h;
 }
 
 export class Template {
@@ -319,7 +320,7 @@ export class TemplateMiner {
    * doorkeeper, `seen`): most lines are unique (timestamps, ids), and keeping
    * each of them in the cache until its generation ages out costs more
    * (retained strings promoted to the old generation, collected by full GCs)
-   * than tokenizing it (measured: unique lines 2.9 → 1.9 µs each).
+   * than tokenizing it (measured: unique lines 3.1 → 2.4 µs each).
    */
   private exact = new Map<string, Template>();
   private oldExact = new Map<string, Template>();
