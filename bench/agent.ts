@@ -23,12 +23,12 @@
  */
 import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { datasetNames, loadRawLines } from './lib/loghub.ts';
-import { startBenchServer, type BenchServer } from './lib/server.ts';
+import { cpuSeconds, processMemory, startBenchServer, type BenchServer } from './lib/server.ts';
 import { freePort } from '../test/helpers/server.ts';
 import { updateDocSection, writeResults } from './lib/report.ts';
 import { AGENT_NODE_FLAGS } from '../src/agent/service.ts';
@@ -52,18 +52,6 @@ const ROOT = resolve(import.meta.dirname, '..');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const source = datasetNames().flatMap((d) => loadRawLines(d));
-
-/** CPU seconds (user + system) a process used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-}
 
 async function agentMetrics(metricsUrl: string): Promise<string> {
   try {
@@ -140,7 +128,7 @@ async function main() {
   for (let i = 0; i < 100 && (await agentCounter(metricsUrl, 'cairn_agent_connected')) !== 1; i++) await sleep(100);
   const load = loadavg()[0]!;
   await sleep(1000);
-  const idleRss = Math.round(memory(agentPid).rss / 2 ** 20);
+  const idleRss = Math.round(processMemory(agentPid).rss / 2 ** 20);
 
   type Throughput = Awaited<ReturnType<typeof measureThroughput>>;
   async function measureThroughput(from: number) {
@@ -175,7 +163,7 @@ async function main() {
       lines_per_s: Math.round(LINES / seconds),
       agent_idle_rss_mb: idleRss,
       // VmHWM: the peak since the agent started, so this run's and every run's before it.
-      agent_peak_rss_mb: Math.round(memory(agentPid).peak / 2 ** 20),
+      agent_peak_rss_mb: Math.round(processMemory(agentPid).peak / 2 ** 20),
       server_peak_rss_mb: Math.round(peakServer / 2 ** 20),
       agent_cpu_seconds: Math.round((cpuSeconds(agentPid) - cpuBefore.agent) * 10) / 10,
       server_commits: await serverCommits(server.url),
@@ -212,7 +200,7 @@ async function main() {
     server_start_seconds: Math.round(((ready - back) / 1000) * 100) / 100,
     recovery_seconds: Math.round(((done - ready) / 1000) * 100) / 100,
     drain_lines_per_s: Math.round(OUTAGE_LINES / ((done - ready) / 1000)),
-    agent_peak_rss_mb: Math.round(memory(agentPid).peak / 2 ** 20),
+    agent_peak_rss_mb: Math.round(processMemory(agentPid).peak / 2 ** 20),
   };
   console.error(JSON.stringify(recovery));
   agent.kill('SIGTERM');

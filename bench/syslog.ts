@@ -18,10 +18,9 @@
 import { parseArgs } from 'node:util';
 import { connect, type Socket } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { datasetNames, loadRawLines } from './lib/loghub.ts';
 import { loghubBodies } from './lib/generate.ts';
-import { sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
+import { cpuSeconds, sendAll, startBenchServer, type BenchServer } from './lib/server.ts';
 import { updateDocSection, writeResults } from './lib/report.ts';
 import { freePort } from '../test/helpers/server.ts';
 
@@ -67,12 +66,6 @@ function generate(framing: Framing): { streams: Buffer[]; wireBytes: number; raw
   }
   const streams = perConnection.map((parts) => Buffer.from(parts.join('')));
   return { streams, wireBytes: streams.reduce((a, s) => a + s.length, 0), rawBytes };
-}
-
-/** CPU seconds the process used so far (user + system), from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 async function metrics(url: string): Promise<string> {

@@ -5,6 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startChildServer } from '../../test/helpers/server.ts';
 
+/** Resident memory of a process now and its peak (VmRSS, VmHWM), bytes, from /proc. */
+export function processMemory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** CPU seconds a process used so far (user + system), from /proc. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 export interface BenchServer {
   url: string;
   pid: number;
@@ -24,11 +37,7 @@ export async function startBenchServer(opts: { dataDir?: string; env?: Record<st
     pid,
     dataDir,
     child: server.child,
-    memory() {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
-      return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-    },
+    memory: () => processMemory(pid),
     async stop() {
       await server.stop();
       if (!opts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
