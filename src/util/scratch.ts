@@ -3,7 +3,8 @@
  * every file read into records and frames of a few hundred KiB: allocating
  * those anew each time leaves V8 to free them later, and between collections
  * the dead ones add up to megabytes of resident memory. A request larger than
- * `keepBytes` gets a buffer of its own, so one huge write is not kept.
+ * `keepBytes` (4 MiB unless given) gets a buffer of its own, so one huge
+ * write is not kept.
  *
  * The buffer is valid until the next take(): only for work that ends before
  * its owner takes again.
@@ -12,7 +13,7 @@ export class ScratchBuffer {
   private buf: Buffer = Buffer.alloc(0);
   private readonly keepBytes: number;
 
-  constructor(keepBytes: number) {
+  constructor(keepBytes = 4 * 1024 * 1024) {
     this.keepBytes = keepBytes;
   }
 

@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import type { JsonValue } from '../../record/record.ts';
 import { writeFileAtomic } from '../../util/atomic-file.ts';
 import { recordCount, type PackedRecords } from '../record.ts';
-import { HEADER_BYTES, POSITIONS, RECORD, SNAPSHOT, positionsFrame, readFrame, recordFramesBytes, snapshotFrame, writeRecordFrames, type Positions } from './frame.ts';
+import { HEADER_BYTES, POSITIONS, RECORD, RECORD_HEAD_BYTES, SNAPSHOT, positionsFrame, readFrame, recordFramesBytes, snapshotFrame, writeRecordFrames, type Positions } from './frame.ts';
 import { ScratchBuffer } from '../../util/scratch.ts';
 
 export interface DiskBufferOptions {
@@ -124,8 +124,6 @@ interface Segment {
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 const READ_CHUNK = 256 * 1024;
-/** Appends up to this size are framed in a buffer kept for the next one. */
-const SCRATCH_KEEP_BYTES = 4 * 1024 * 1024;
 const SCAN_CHUNK = 1024 * 1024;
 const ACK_SAVE_MS = 1000;
 
@@ -145,7 +143,7 @@ export class DiskBuffer {
   private syncWaiters: (() => void)[] = [];
   private appendChain: Promise<void> = Promise.resolve();
   /** Where appends are framed before their write. */
-  private readonly writeScratch = new ScratchBuffer(SCRATCH_KEEP_BYTES);
+  private readonly writeScratch = new ScratchBuffer();
   private roomWaiters: (() => void)[] = [];
   private readWaiters: (() => void)[] = [];
   // Reader.
@@ -468,7 +466,7 @@ export class DiskBuffer {
           chunk = new ReadChunk(buf);
           continue;
         }
-        if (f.type === RECORD && f.seq > this.lastReadSeq) chunk.add(f.seq, at + HEADER_BYTES + 9, at + f.bytes);
+        if (f.type === RECORD && f.seq > this.lastReadSeq) chunk.add(f.seq, at + RECORD_HEAD_BYTES, at + f.bytes);
         at += f.bytes;
       }
       this.readOffset += at;

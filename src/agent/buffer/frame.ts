@@ -17,6 +17,8 @@ import type { JsonValue } from '../../record/record.ts';
 import type { PackedRecords } from '../record.ts';
 
 export const HEADER_BYTES = 8;
+/** A record frame's bytes before its Record: header, type, seq. */
+export const RECORD_HEAD_BYTES = HEADER_BYTES + 9;
 export const RECORD = 1;
 export const POSITIONS = 2;
 export const SNAPSHOT = 3;
@@ -61,10 +63,10 @@ function writeSeq(out: Buffer, seq: number, at: number): void {
 export function recordFramesBytes(records: readonly Buffer[] | PackedRecords): number {
   if (!Array.isArray(records)) {
     const packed = records as PackedRecords;
-    return packed.ends.length * (HEADER_BYTES + 9) + (packed.ends.at(-1) ?? 0);
+    return packed.ends.length * RECORD_HEAD_BYTES + (packed.ends.at(-1) ?? 0);
   }
   let size = 0;
-  for (const r of records as readonly Buffer[]) size += HEADER_BYTES + 9 + r.length;
+  for (const r of records as readonly Buffer[]) size += RECORD_HEAD_BYTES + r.length;
   return size;
 }
 
@@ -80,7 +82,7 @@ export function writeRecordFrames(out: Buffer, at: number, firstSeq: number, rec
     out.writeUInt32LE(9 + length, at);
     out[at + HEADER_BYTES] = RECORD;
     writeSeq(out, firstSeq + i, at + HEADER_BYTES + 1);
-    at += HEADER_BYTES + 9;
+    at += RECORD_HEAD_BYTES;
     if (packed) {
       at += packed.data.copy(out, at, start, packed.ends[i]);
       start = packed.ends[i]!;

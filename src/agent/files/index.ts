@@ -37,8 +37,6 @@ const FINGERPRINT_BYTES = 1024;
 const GONE_GRACE_MS = 1000;
 /** Lines per append: one write, one position update. */
 const APPEND_LINES = 4096;
-/** Records of one append up to this size are packed in a buffer kept for the next. */
-const SCRATCH_KEEP_BYTES = 4 * 1024 * 1024;
 
 export type FilePosition = {
   path: string;
@@ -201,7 +199,7 @@ export function createFileInput(cfg: FileInputConfig, name: string, ctx: InputCo
     if (rotation) metrics.rotations.inc({ input: name, kind: rotation });
   };
 
-  const recordScratch = new ScratchBuffer(SCRATCH_KEEP_BYTES);
+  const recordScratch = new ScratchBuffer();
   /** Lines as records packed in one buffer (a truncated line carries `truncated` in its attrs). */
   const toRecords = (t: Tailer, lines: Line[], ts: { low: number; high: number; unsigned: boolean }): PackedRecords => {
     const messageBytes: number[] = new Array(lines.length);

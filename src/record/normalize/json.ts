@@ -56,6 +56,7 @@ export function typeOf(value: unknown): RecordType | undefined {
   return text && TYPE_SET.has(text) ? (text as RecordType) : undefined;
 }
 
+export const ATTRS_DEPTH_ERROR = `attrs: a value is nested more than ${MAX_ATTR_DEPTH} levels deep`;
 export const OS_ERROR = `os: must be one of ${OS_VALUES.join(', ')}`;
 export const TYPE_ERROR = `type: must be one of ${TYPE_VALUES.join(', ')}`;
 
@@ -209,7 +210,7 @@ export function recordFromJson(value: unknown, d: JsonDefaults): JsonRecordResul
         putOwn(attrs, key, v as JsonValue);
     }
   }
-  if (nestedDeeper(attrs, MAX_ATTR_DEPTH + 1)) return { error: `attrs: a value is nested more than ${MAX_ATTR_DEPTH} levels deep` };
+  if (nestedDeeper(attrs, MAX_ATTR_DEPTH + 1)) return { error: ATTRS_DEPTH_ERROR };
   if (message === undefined) {
     if (!d.lenient) return { error: 'missing "message" (or msg, log, line)' };
     message = JSON.stringify(obj);

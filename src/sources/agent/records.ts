@@ -6,7 +6,7 @@
  * paths to the same results).
  */
 import type { Attrs, LogRecord } from '../../record/record.ts';
-import { OS_ERROR, TYPE_ERROR, osOf, severityError, typeOf } from '../../record/normalize/json.ts';
+import { ATTRS_DEPTH_ERROR, OS_ERROR, TYPE_ERROR, osOf, severityError, typeOf } from '../../record/normalize/json.ts';
 import { int64ToBigInt, type Int64 } from '../../record/normalize/otlp.ts';
 import { parseSeverity } from '../../record/severity.ts';
 import { MAX_ATTR_DEPTH, nestedDeeper } from '../../record/attrs.ts';
@@ -55,7 +55,7 @@ function parseAttrs(text: string): { attrs: Attrs } | { error: string } {
     return { error: `attrs_json: not valid JSON: ${(err as Error).message}` };
   }
   if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) return { error: 'attrs_json: must be a JSON object' };
-  if (nestedDeeper(attrs, MAX_ATTR_DEPTH + 1)) return { error: `attrs: a value is nested more than ${MAX_ATTR_DEPTH} levels deep` };
+  if (nestedDeeper(attrs, MAX_ATTR_DEPTH + 1)) return { error: ATTRS_DEPTH_ERROR };
   if (!nestedDeeper(attrs, 1)) {
     lastAttrsJson = text;
     lastFlatAttrs = { ...(attrs as Attrs) };
